@@ -1,0 +1,15 @@
+from .configuration_cnn import ProteinCNNConfig
+from .modeling_cnn import (
+    ProteinCNNForSequenceClassification,
+    ProteinCNNForTokenClassification,
+    ProteinCNNModel,
+    ProteinCNNPreTrainedModel,
+)
+
+__all__ = [
+    "ProteinCNNConfig",
+    "ProteinCNNForSequenceClassification",
+    "ProteinCNNForTokenClassification",
+    "ProteinCNNModel",
+    "ProteinCNNPreTrainedModel",
+]

@@ -1,0 +1,137 @@
+"""Shared heads: masked pooling, sequence- and token-level classification/regression.
+
+A family's `<Family>For<Task>` class is its backbone (stored under `base_model_prefix`) plus one of these heads; the
+forward pass, loss and output dataclass come from the mixins below, so every family behaves the same way.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from transformers.modeling_outputs import SequenceClassifierOutput, TokenClassifierOutput
+
+from .losses import classification_loss
+
+POOLING_MODES = ("mean", "max", "first")
+
+
+def masked_pool(hidden: torch.Tensor, mask: torch.Tensor | None, mode: str = "mean") -> torch.Tensor:
+    """Pool (batch, length, hidden) over the positions where `mask` is 1; padding never contributes.
+
+    `mode`: "mean", "max" or "first" (the first token, e.g. `<cls>`).
+    """
+    if mode == "first":
+        return hidden[:, 0]
+    if mask is None:
+        return hidden.mean(1) if mode == "mean" else hidden.amax(1)
+    mask = mask.to(hidden.dtype).unsqueeze(-1)  # (batch, length, 1)
+    if mode == "mean":
+        return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+    if mode == "max":
+        return hidden.masked_fill(mask == 0, torch.finfo(hidden.dtype).min).amax(1)
+    raise ValueError(f"unknown pooling mode {mode!r}; choose one of {POOLING_MODES}")
+
+
+class SequenceClassificationHead(nn.Module):
+    """Masked pooling -> dropout -> linear to `num_labels` (classification, multi-label or regression)."""
+
+    def __init__(self, hidden_size: int, num_labels: int, *, dropout: float = 0.1, pooling: str = "mean"):
+        super().__init__()
+        if pooling not in POOLING_MODES:
+            raise ValueError(f"unknown pooling mode {pooling!r}; choose one of {POOLING_MODES}")
+        self.pooling = pooling
+        self.dropout = nn.Dropout(dropout)
+        self.out_proj = nn.Linear(hidden_size, num_labels)
+
+    def forward(self, hidden: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        return self.out_proj(self.dropout(masked_pool(hidden, mask, self.pooling)))  # (batch, num_labels)
+
+
+class TokenClassificationHead(nn.Module):
+    """Dropout -> linear to `num_labels` at every position."""
+
+    def __init__(self, hidden_size: int, num_labels: int, *, dropout: float = 0.1):
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.out_proj = nn.Linear(hidden_size, num_labels)
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.out_proj(self.dropout(hidden))  # (batch, length, num_labels)
+
+
+def _default_problem_type(config) -> str:
+    if config.problem_type is not None:
+        return config.problem_type
+    return "multi_label_classification" if config.num_labels == 1 else "single_label_classification"
+
+
+class _HeadModelMixin:
+    """Runs the backbone (`self.base_model`) and the head (`self.classifier`), computes the loss when labels are given."""
+
+    def _backbone_forward(self, input_ids, attention_mask, inputs_embeds, output_hidden_states):
+        return self.base_model(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            inputs_embeds=inputs_embeds,
+            output_hidden_states=output_hidden_states,
+        )
+
+    def _loss(self, logits: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor | None:
+        if labels is None:
+            return None
+        return classification_loss(
+            logits,
+            labels,
+            problem_type=_default_problem_type(self.config),
+            class_weights=self.config.class_weights,
+            label_smoothing=self.config.label_smoothing,
+        )
+
+
+class SequenceClassificationMixin(_HeadModelMixin):
+    """`forward` of every `<Family>ForSequenceClassification`: one prediction per protein."""
+
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        output_hidden_states: bool | None = None,
+        output_attentions: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> SequenceClassifierOutput | tuple:
+        """`labels`: (batch,) class ids, (batch, num_labels) soft/multi-hot targets, or (batch,) floats for
+        regression; a single-logit binary model takes (batch,) targets in [0, 1]."""
+        outputs = self._backbone_forward(input_ids, attention_mask, inputs_embeds, output_hidden_states)
+        logits = self.classifier(outputs.last_hidden_state, outputs.pooling_mask)
+        output = SequenceClassifierOutput(
+            loss=self._loss(logits, labels), logits=logits, hidden_states=outputs.hidden_states
+        )
+        return output if return_dict is not False else output.to_tuple()
+
+
+class TokenClassificationMixin(_HeadModelMixin):
+    """`forward` of every `<Family>ForTokenClassification`: one prediction per residue."""
+
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        output_hidden_states: bool | None = None,
+        output_attentions: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> TokenClassifierOutput | tuple:
+        """`labels`: (batch, length) per-token class ids (or targets in [0, 1] for a single-logit model), -100 on
+        padding and special tokens."""
+        outputs = self._backbone_forward(input_ids, attention_mask, inputs_embeds, output_hidden_states)
+        logits = self.classifier(outputs.last_hidden_state)
+        if labels is not None and labels.shape[:2] != logits.shape[:2]:
+            raise ValueError(
+                f"labels have shape {tuple(labels.shape)} but the model produced {tuple(logits.shape[:2])} positions; "
+                "residue labels must be aligned with the tokens (-100 on special tokens and padding)."
+            )
+        output = TokenClassifierOutput(loss=self._loss(logits, labels), logits=logits, hidden_states=outputs.hidden_states)
+        return output if return_dict is not False else output.to_tuple()

@@ -1,0 +1,99 @@
+"""The one loss module of proteinhub: cross-entropy / BCE with class weights, label smoothing and soft labels.
+
+Every head calls `classification_loss`; the loss is a (weighted) mean over the valid items of the batch, which is
+why every model sets `accepts_loss_kwargs = False` (see docs: otherwise DDP scales it twice).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+IGNORE_INDEX = -100
+
+
+def balanced_class_weights(labels: Sequence[int] | np.ndarray, num_classes: int) -> list[float]:
+    """`n_samples / (num_classes * count_c)` per class, as scikit-learn's "balanced"; `-100` entries are ignored.
+
+    Example:
+        >>> balanced_class_weights([0, 0, 0, 1], 2)
+        [0.6666666666666666, 2.0]
+    """
+    labels = np.asarray(labels).ravel()
+    labels = labels[labels != IGNORE_INDEX].astype(np.int64)
+    counts = np.bincount(labels, minlength=num_classes)[:num_classes]
+    if (counts == 0).any():
+        missing = np.flatnonzero(counts == 0).tolist()
+        raise ValueError(f"cannot compute balanced class weights: classes {missing} never occur in the labels")
+    return (labels.size / (num_classes * counts)).tolist()
+
+
+def _check_class_range(labels: torch.Tensor, num_classes: int) -> None:
+    valid = labels[labels != IGNORE_INDEX]
+    bad = (valid < 0) | (valid >= num_classes)
+    if bool(bad.any()):
+        flat_index = torch.nonzero((labels != IGNORE_INDEX) & ((labels < 0) | (labels >= num_classes)))[0].tolist()
+        value = labels[tuple(flat_index)].item()
+        raise ValueError(
+            f"label {value} at batch position {tuple(flat_index)} is outside [0, {num_classes}); "
+            f"the model has num_labels={num_classes} (use {IGNORE_INDEX} for positions to ignore)."
+        )
+
+
+def classification_loss(
+    logits: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    problem_type: str | None,
+    class_weights: Sequence[float] | None = None,
+    label_smoothing: float = 0.0,
+) -> torch.Tensor:
+    """Mean loss of `logits` (..., num_labels) against `labels`, skipping `-100` targets.
+
+    - `problem_type="regression"`: MSE; NaN targets are ignored.
+    - `"single_label_classification"`: cross-entropy; integer labels (...) or soft labels (..., num_labels).
+    - `"multi_label_classification"` (also a single-logit binary classifier): BCE with logits on float targets in
+      [0, 1] (soft labels allowed); with one logit, `class_weights` = (negative, positive).
+
+    `class_weights` and `label_smoothing` follow `torch.nn.functional.cross_entropy` (weighted mean).
+    """
+    num_labels = logits.shape[-1]
+    if problem_type == "regression":
+        predictions = logits.squeeze(-1) if num_labels == 1 else logits
+        targets = labels.to(predictions.dtype).reshape(predictions.shape)
+        valid = ~torch.isnan(targets) & (targets != IGNORE_INDEX)
+        return F.mse_loss(predictions[valid], targets[valid])
+
+    weights = torch.as_tensor(class_weights, dtype=logits.dtype, device=logits.device) if class_weights else None
+    if problem_type == "multi_label_classification":
+        if num_labels == 1 and labels.dim() == logits.dim() - 1:
+            labels = labels.unsqueeze(-1)
+        targets = labels.to(logits.dtype)
+        valid = targets != IGNORE_INDEX
+        if bool(((targets[valid] < 0) | (targets[valid] > 1)).any()):
+            raise ValueError("binary/multi-label targets must lie in [0, 1] (or be -100 to ignore a position)")
+        targets = targets[valid]
+        scores = logits[valid]
+        if label_smoothing:
+            targets = targets * (1.0 - label_smoothing) + 0.5 * label_smoothing
+        per_item = F.binary_cross_entropy_with_logits(scores, targets, reduction="none")
+        if weights is None:
+            return per_item.mean()
+        if num_labels != 1 or weights.numel() != 2:
+            raise ValueError("class_weights with BCE need a single-logit binary model and two weights (neg, pos)")
+        item_weights = targets * weights[1] + (1.0 - targets) * weights[0]
+        return (per_item * item_weights).sum() / item_weights.sum()
+
+    # single-label classification
+    flat_logits = logits.reshape(-1, num_labels)
+    if labels.is_floating_point() and labels.shape == logits.shape:
+        soft = labels.reshape(-1, num_labels)
+        return F.cross_entropy(flat_logits, soft, weight=weights, label_smoothing=label_smoothing)
+    labels = labels.long()
+    _check_class_range(labels, num_labels)
+    return F.cross_entropy(
+        flat_logits, labels.reshape(-1), weight=weights, ignore_index=IGNORE_INDEX, label_smoothing=label_smoothing
+    )
