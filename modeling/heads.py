@@ -66,7 +66,7 @@ def _default_problem_type(config) -> str:
 
 
 class _HeadModelMixin:
-    """Runs the backbone (`self.base_model`) and the head (`self.classifier`), computes the loss when labels are given."""
+    """Runs the backbone (`self.base_model`) and the head (`self.classifier`); the loss when labels are given."""
 
     def _backbone_forward(self, input_ids, attention_mask, inputs_embeds, output_hidden_states):
         return self.base_model(
@@ -133,5 +133,7 @@ class TokenClassificationMixin(_HeadModelMixin):
                 f"labels have shape {tuple(labels.shape)} but the model produced {tuple(logits.shape[:2])} positions; "
                 "residue labels must be aligned with the tokens (-100 on special tokens and padding)."
             )
-        output = TokenClassifierOutput(loss=self._loss(logits, labels), logits=logits, hidden_states=outputs.hidden_states)
+        output = TokenClassifierOutput(
+            loss=self._loss(logits, labels), logits=logits, hidden_states=outputs.hidden_states
+        )
         return output if return_dict is not False else output.to_tuple()

@@ -25,7 +25,9 @@ def _relative_imports(module_name: str) -> list[tuple[ast.ImportFrom, str]]:
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.level > 0:
             if node.module is None:
-                raise ValueError(f"{module.__file__}:{node.lineno}: use `from .module import name`, not `from . import`")
+                raise ValueError(
+                    f"{module.__file__}:{node.lineno}: use `from .module import name`, not `from . import`"
+                )
             found.append((node, importlib.util.resolve_name("." * node.level + node.module, package)))
     return found
 

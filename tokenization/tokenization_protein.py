@@ -189,7 +189,9 @@ class ProteinTokenizer(TokenizersBackend):
             upper = word.upper() if isinstance(word, str) else word
             if not isinstance(upper, str) or len(upper) != 1 or upper not in RESIDUES:
                 if self.on_unknown == "X" and isinstance(word, str) and len(word) == 1:
-                    warnings.warn(f"sequence {index}: residue {word!r} at position {position} mapped to X.", stacklevel=4)
+                    warnings.warn(
+                        f"sequence {index}: residue {word!r} at position {position} mapped to X.", stacklevel=4
+                    )
                     cleaned.append("X")
                     continue
                 raise InvalidSequenceError(
@@ -226,7 +228,9 @@ class ProteinTokenizer(TokenizersBackend):
             and not is_split_into_words
             and self._vectorisable(padding_strategy, truncation_strategy, kwargs)
         ):
-            fast = self._encode_vectorised(text, add_special_tokens, padding_strategy, truncation_strategy, max_length, **kwargs)
+            fast = self._encode_vectorised(
+                text, add_special_tokens, padding_strategy, truncation_strategy, max_length, **kwargs
+            )
             if fast is not None:
                 return fast
 

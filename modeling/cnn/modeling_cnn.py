@@ -107,5 +107,7 @@ class ProteinCNNForTokenClassification(TokenClassificationMixin, ProteinCNNPreTr
     def __init__(self, config: ProteinCNNConfig):
         super().__init__(config)
         self.cnn = ProteinCNNModel(config)
-        self.classifier = TokenClassificationHead(config.hidden_size, config.num_labels, dropout=config.classifier_dropout)
+        self.classifier = TokenClassificationHead(
+            config.hidden_size, config.num_labels, dropout=config.classifier_dropout
+        )
         self.post_init()
