@@ -1,9 +1,36 @@
+from ..registry import ModelFamily, Preset, register_family
 from .configuration_cnn import ProteinCNNConfig
 from .modeling_cnn import (
     ProteinCNNForSequenceClassification,
     ProteinCNNForTokenClassification,
     ProteinCNNModel,
     ProteinCNNPreTrainedModel,
+)
+
+register_family(
+    ModelFamily(
+        config_class=ProteinCNNConfig,
+        models={
+            "AutoModel": ProteinCNNModel,
+            "AutoModelForSequenceClassification": ProteinCNNForSequenceClassification,
+            "AutoModelForTokenClassification": ProteinCNNForTokenClassification,
+        },
+        lora_target_modules=("conv", "project", "out_proj"),
+        presets=(
+            Preset(
+                name="protein-cnn-small",
+                auto_class="AutoModelForTokenClassification",
+                config={"embedding_size": 32, "hidden_size": 64, "num_layers": 4, "kernel_size": 5},
+                paper="proteinhub quickstart model (disorder on AA_LDR); not from a paper",
+            ),
+            Preset(
+                name="protein-cnn-base",
+                auto_class="AutoModelForTokenClassification",
+                config={"embedding_size": 64, "hidden_size": 128, "num_layers": 8, "kernel_size": 5},
+                paper="proteinhub general-purpose residue-level baseline; not from a paper",
+            ),
+        ),
+    )
 )
 
 __all__ = [
