@@ -28,6 +28,8 @@ class ProteinConfig(PreTrainedConfig):
     """
 
     model_type = "protein"
+    # declared as a field: transformers otherwise takes `max_length` for a generation parameter and refuses to save
+    max_length: int | None = None
 
     def __init__(
         self,

@@ -24,11 +24,13 @@ def masked_pool(hidden: torch.Tensor, mask: torch.Tensor | None, mode: str = "me
         return hidden[:, 0]
     if mask is None:
         return hidden.mean(1) if mode == "mean" else hidden.amax(1)
-    mask = mask.to(hidden.dtype).unsqueeze(-1)  # (batch, length, 1)
+    padding = ~mask.bool().unsqueeze(-1)  # (batch, length, 1)
     if mode == "mean":
-        return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        # masked_fill, not a product with the mask: a non-finite value at a padded position would survive `* 0`
+        counts = (~padding).sum(1).clamp(min=1).to(hidden.dtype)
+        return hidden.masked_fill(padding, 0.0).sum(1) / counts
     if mode == "max":
-        return hidden.masked_fill(mask == 0, torch.finfo(hidden.dtype).min).amax(1)
+        return hidden.masked_fill(padding, torch.finfo(hidden.dtype).min).amax(1)
     raise ValueError(f"unknown pooling mode {mode!r}; choose one of {POOLING_MODES}")
 
 

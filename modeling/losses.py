@@ -43,6 +43,16 @@ def _check_class_range(labels: torch.Tensor, num_classes: int) -> None:
         )
 
 
+def _check_probability_range(targets: torch.Tensor) -> None:
+    bad = (targets != IGNORE_INDEX) & ((targets < 0) | (targets > 1))
+    if bool(bad.any()):
+        position = tuple(torch.nonzero(bad)[0].tolist())
+        raise ValueError(
+            f"target {targets[position].item()} at batch position {position} is outside [0, 1]; binary and "
+            f"multi-label targets are probabilities (use {IGNORE_INDEX} for positions to ignore)."
+        )
+
+
 def classification_loss(
     logits: torch.Tensor,
     labels: torch.Tensor,
@@ -69,12 +79,11 @@ def classification_loss(
 
     weights = torch.as_tensor(class_weights, dtype=logits.dtype, device=logits.device) if class_weights else None
     if problem_type == "multi_label_classification":
+        _check_probability_range(labels)  # before the reshape below, so the position matches the caller's labels
         if num_labels == 1 and labels.dim() == logits.dim() - 1:
             labels = labels.unsqueeze(-1)
         targets = labels.to(logits.dtype)
         valid = targets != IGNORE_INDEX
-        if bool(((targets[valid] < 0) | (targets[valid] > 1)).any()):
-            raise ValueError("binary/multi-label targets must lie in [0, 1] (or be -100 to ignore a position)")
         targets = targets[valid]
         scores = logits[valid]
         if label_smoothing:

@@ -59,8 +59,9 @@ class ModelFamily:
     Args:
         config_class: the family's `ProteinConfig` subclass.
         models: Auto class name -> model class, e.g. {"AutoModelForTokenClassification": ...}.
-        lora_target_modules: module-name patterns LoRA can wrap (Linear, Conv1d, Embedding layers; recurrent
-            layers such as `nn.LSTM`/`nn.GRU` cannot be targeted by peft).
+        lora_target_modules: regular expressions for the trailing part of the module names LoRA can wrap (Linear,
+            Conv1d, Embedding layers; recurrent layers such as `nn.LSTM`/`nn.GRU` cannot be targeted by peft).
+            `lora_target_regex` joins them for `peft.LoraConfig(target_modules=...)`.
         presets: named configurations, see `Preset`.
     """
 
@@ -72,6 +73,11 @@ class ModelFamily:
     @property
     def model_type(self) -> str:
         return self.config_class.model_type
+
+    @property
+    def lora_target_regex(self) -> str:
+        """One regular expression matching the full names of every LoRA-targetable module of the family."""
+        return rf"(?:.*\.)?(?:{'|'.join(self.lora_target_modules)})"
 
 
 FAMILIES: dict[str, ModelFamily] = {}

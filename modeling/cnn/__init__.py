@@ -15,7 +15,9 @@ register_family(
             "AutoModelForSequenceClassification": ProteinCNNForSequenceClassification,
             "AutoModelForTokenClassification": ProteinCNNForTokenClassification,
         },
-        lora_target_modules=("conv", "project", "out_proj"),
+        # not the dilated `conv`s: peft <= 0.21 builds the LoRA branch without the base conv's dilation, so its
+        # output length differs and the forward fails (huggingface/peft#3697)
+        lora_target_modules=("project", "out_proj"),
         presets=(
             Preset(
                 name="protein-cnn-small",

@@ -28,16 +28,16 @@ __all__ = [
 _PAPER = "Nguyen, 'Prediction of protein phosphorylation sites using Deep Convolutional and Recurrent Neural Networks'"
 _ARCHITECTURES = (
     # (preset stem, config, model, LoRA-targetable modules, paper's parameter count)
-    ("vgg", PhosphositeVGGConfig, PhosphositeVGGForSequenceClassification, (r".*convs\.\d+\.0", "classifier"), 100_000),
+    ("vgg", PhosphositeVGGConfig, PhosphositeVGGForSequenceClassification, (r"convs\.\d+\.0", "classifier"), 100_000),
     (
         "resnet",
         PhosphositeResNetConfig,
         PhosphositeResNetForSequenceClassification,
-        (r".*conv\d", "classifier"),
+        (r"conv\d", r"shortcut", r"stem\.0", "classifier"),
         70_000,
     ),
-    ("cnn-gru", PhosphositeCNNGRUConfig, PhosphositeCNNGRUForSequenceClassification, (r".*convs\.\d+\.0",), 50_000),
-    ("cnn-lstm", PhosphositeCNNLSTMConfig, PhosphositeCNNLSTMForSequenceClassification, (r".*convs\.\d+\.0",), 60_000),
+    ("cnn-gru", PhosphositeCNNGRUConfig, PhosphositeCNNGRUForSequenceClassification, (r"convs\.\d+\.0",), 50_000),
+    ("cnn-lstm", PhosphositeCNNLSTMConfig, PhosphositeCNNLSTMForSequenceClassification, (r"convs\.\d+\.0",), 60_000),
 )
 
 for _stem, _config, _model, _targets, _parameters in _ARCHITECTURES:
