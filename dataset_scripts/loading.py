@@ -18,9 +18,12 @@ from datasets.exceptions import DatasetGenerationError
 from .base import LABEL_NAMES_PREFIX, ProteinDatasetBuilder
 from .disorder_ldr import DisorderLDR
 from .formats import DatasetFormatError
+from .phosphosite import Phosphosite
 from .protein_files import ProteinFiles
 
-BUILDERS: dict[str, type[ProteinDatasetBuilder]] = {cls.builder_name(): cls for cls in (DisorderLDR, ProteinFiles)}
+BUILDERS: dict[str, type[ProteinDatasetBuilder]] = {
+    cls.builder_name(): cls for cls in (DisorderLDR, Phosphosite, ProteinFiles)
+}
 
 _LABEL_NAMES_LINE = re.compile(rf"^{re.escape(LABEL_NAMES_PREFIX)}(\[.*\])$", re.MULTILINE)
 
