@@ -51,6 +51,8 @@ class ProteinConfig(PreTrainedConfig):
         self.class_weights = list(class_weights) if class_weights is not None else None
         self.label_smoothing = label_smoothing
         self.initializer_range = initializer_range
+        kwargs.setdefault("bos_token_id", CLS_TOKEN_ID)
+        kwargs.setdefault("eos_token_id", EOS_TOKEN_ID)
         super().__init__(pad_token_id=pad_token_id, **kwargs)
         if not 0.0 <= label_smoothing < 1.0:
             raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")

@@ -22,7 +22,14 @@ register_family(
             Preset(
                 name="protein-cnn-small",
                 auto_class="AutoModelForTokenClassification",
-                config={"embedding_size": 32, "hidden_size": 64, "num_layers": 4, "kernel_size": 5},
+                # dilations 1, 4, 16, 64 see 341 residues: +0.04 validation ROC-AUC over 1, 2, 4, 8 on AA_LDR
+                config={
+                    "embedding_size": 32,
+                    "hidden_size": 64,
+                    "num_layers": 4,
+                    "kernel_size": 5,
+                    "dilation_cycle": [1, 4, 16, 64],
+                },
                 paper="proteinhub quickstart model (disorder on AA_LDR); not from a paper",
             ),
             Preset(
