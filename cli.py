@@ -4,6 +4,8 @@
     proteinhub train --config quickstart     # train.py: YAML config, then --key value overrides
     proteinhub quickstart [--output_dir DIR] # disorder CNN on AA_LDR in about a minute, prints its metrics
     proteinhub predict --model DIR --fasta in.fasta --out sites.tsv   # phosphorylation sites of every protein
+    proteinhub push RUN_DIR REPO_ID [--private] [--revision BRANCH]   # share a run on the Hugging Face Hub
+    proteinhub push-dataset NAME CONFIG REPO_ID                         # share a prepared dataset
 
 Each subcommand is a `_<name>` function registered in `_build_parser`; further subcommands (predict, convert, embed,
 push) plug in the same way.
@@ -137,6 +139,16 @@ def _build_parser() -> argparse.ArgumentParser:
     command = commands.add_parser("predict", help="score the candidate sites of a FASTA file with a phosphosite model")
     predict.add_arguments(command)
     command.set_defaults(handler=_predict, passes_rest=False)
+
+    from proteinhub import hub
+
+    command = commands.add_parser("push", help="push a run directory (weights, code, tokenizer, card) to the Hub")
+    hub.add_push_arguments(command)
+    command.set_defaults(handler=lambda args, rest: hub.run_push(args), passes_rest=False)
+
+    command = commands.add_parser("push-dataset", help="push a prepared dataset as Parquet shards with its card")
+    hub.add_push_dataset_arguments(command)
+    command.set_defaults(handler=lambda args, rest: hub.run_push_dataset(args), passes_rest=False)
     return parser
 
 

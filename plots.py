@@ -35,7 +35,8 @@ def plot_learning_curves(
     axes.set_ylabel("loss")
     axes.set_title("Loss per epoch")
     axes.grid(alpha=0.3)
-    axes.legend()
+    if axes.get_legend_handles_labels()[0]:
+        axes.legend()
     figure.tight_layout()
     path = output_dir / "learning_curve_loss.png"
     figure.savefig(path, dpi=120)

@@ -31,7 +31,7 @@ import numpy as np
 import proteinhub
 import torch
 import yaml
-from proteinhub import cards, plots
+from proteinhub import cards, hub, plots
 from proteinhub.dataset_scripts import label_names
 from proteinhub.metrics import (
     CLASSIFICATION_METRICS,
@@ -186,8 +186,18 @@ class ProteinTrainingArguments(TrainingArguments):
     keep_checkpoints: bool = field(
         default=False, metadata={"help": "Keep the checkpoint-* folders instead of deleting them after training."}
     )
+    push_to_hub: str | None = field(
+        default=None,
+        metadata={
+            "help": "Hub repository (user/name) to push the finished run directory to, in one commit (weights, "
+            "code, tokenizer, card, metrics, plots; never pickles). The token is checked before training starts."
+        },
+    )
 
     def __post_init__(self):
+        # Trainer must never push by itself: its pushes include training_args.bin, a pickle. proteinhub.hub pushes the
+        # finished run directory instead.
+        self.push_to_hub_repo, self.push_to_hub = self.push_to_hub, False
         # WORLD_SIZE is set by accelerate/torchrun before the process group exists
         world_size = int(os.environ.get("WORLD_SIZE", "1"))
         if not torch.accelerator.is_available():
@@ -636,6 +646,9 @@ def run(
 ) -> dict:
     """Train, evaluate on validation and test, and write the run directory; returns the metrics.json content."""
     started = time.perf_counter()
+    repo_id = None
+    if training_args.push_to_hub_repo:
+        repo_id = hub.check_push_access(training_args.push_to_hub_repo, training_args.hub_token)
     set_seed(training_args.seed)
     with training_args.main_process_first(desc="loading the dataset"):
         raw = load_splits(data_args, training_args.seed)
@@ -714,12 +727,21 @@ def run(
             "datasets": _version("datasets"),
             "python": platform.python_version(),
         },
-        "arguments": run_values or {},
+        # a token given on the command line must not land in the run directory (nor, so, on the Hub)
+        "arguments": {key: value for key, value in (run_values or {}).items() if not key.endswith("token")},
     }
     metrics["run"]["total_time_s"] = time.perf_counter() - started
     metrics = _json_safe(metrics)
     if trainer.is_world_process_zero():
         write_run_directory(trainer, tokenizer, task, metrics, predictions["test"], raw["train"].info)
+        if repo_id is not None:
+            hub.push_run(
+                training_args.output_dir,
+                repo_id,
+                private=training_args.hub_private_repo,
+                revision=training_args.hub_revision,
+                token=training_args.hub_token,
+            )
     trainer.accelerator.wait_for_everyone()
     return metrics
 

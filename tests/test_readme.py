@@ -24,6 +24,15 @@ def _commands(code: str) -> list[str]:
     return [line for line in code.splitlines() if line.strip() and not line.lstrip().startswith("#")]
 
 
+def test_every_readme_block_is_run_somewhere():
+    """bash/python blocks run here; console/py blocks only in the Hub section (tests/test_hub.py runs them)."""
+    fences = re.findall(r"^```(\w*)\n.*?^```", README, flags=re.MULTILINE | re.DOTALL)
+    assert set(fences) <= {"bash", "python", "console", "py", "text"}, fences
+    hub_section = README.split("## Share on the Hugging Face Hub", 1)[1].split("\n## ", 1)[0]
+    outside = README.replace(hub_section, "")
+    assert not re.search(r"^```(console|py)\n", outside, flags=re.MULTILINE)
+
+
 def test_readme_names_the_install_and_test_commands():
     commands = {command for language, code in BLOCKS if language == "bash" for command in _commands(code)}
     assert commands >= COVERED_ELSEWHERE
