@@ -20,15 +20,14 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # inherited by subprocesses
 torch.set_num_threads(1)
 
 # The repository root is the proteinhub package (it has an __init__.py), so pytest collects it as a Package and
-# imports that __init__.py under the checkout folder's name ("main" for /work/main): a second copy of proteinhub that
-# registers every family again and leaves the Auto classes pointing at its classes. pytest reuses a module already in
-# sys.modules, so give it the installed package under that name.
+# imports that __init__.py under the checkout folder's name ("main" for /work/main, "p" in a CI clone): a second copy
+# of proteinhub that registers every family again and leaves the Auto classes pointing at its classes. pytest reuses
+# a module already in sys.modules, so give it the importable proteinhub (editable or installed) under that name.
 _REPO = Path(__file__).resolve().parents[1]
 if _REPO.name != "proteinhub":
     import proteinhub
 
-    if Path(proteinhub.__file__).resolve().parent == _REPO:
-        sys.modules.setdefault(_REPO.name, proteinhub)
+    sys.modules.setdefault(_REPO.name, proteinhub)
 
 
 def _model_testers():
