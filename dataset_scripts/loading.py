@@ -19,10 +19,27 @@ from .base import LABEL_NAMES_PREFIX, ProteinDatasetBuilder
 from .disorder_ldr import DisorderLDR
 from .formats import DatasetFormatError
 from .phosphosite import Phosphosite
+from .protein_fasta import ProteinFasta
 from .protein_files import ProteinFiles
+from .ptm import Ptm
+from .scop import Scop
+from .secondary_structure import SecondaryStructure
+from .stability import Stability
+from .subcellular_localization import SubcellularLocalization
 
 BUILDERS: dict[str, type[ProteinDatasetBuilder]] = {
-    cls.builder_name(): cls for cls in (DisorderLDR, Phosphosite, ProteinFiles)
+    cls.builder_name(): cls
+    for cls in (
+        DisorderLDR,
+        Phosphosite,
+        ProteinFasta,
+        ProteinFiles,
+        Ptm,
+        Scop,
+        SecondaryStructure,
+        Stability,
+        SubcellularLocalization,
+    )
 }
 
 _LABEL_NAMES_LINE = re.compile(rf"^{re.escape(LABEL_NAMES_PREFIX)}(\[.*\])$", re.MULTILINE)

@@ -1,6 +1,13 @@
 """proteinhub model families; importing this registers all of them with the transformers Auto classes."""
 
-from . import phosphosite  # noqa: F401  (registers the phosphosite families)
+from . import (
+    autoencoder,  # noqa: F401  (CNN autoencoder)
+    localization,  # noqa: F401  (registers the localization CNN + BiLSTM)
+    phosphosite,  # noqa: F401  (registers the phosphosite families)
+    proteinbert,  # noqa: F401
+    secondary_structure,  # noqa: F401  (GRU/LSTM secondary-structure models)
+    unirep,  # noqa: F401  (UniRep-style LSTM / mLSTM language models)
+)
 from .cnn import (
     ProteinCNNConfig,
     ProteinCNNForSequenceClassification,

@@ -49,8 +49,9 @@ def test_wheel_installs_into_a_fresh_venv(wheel, tmp_path):
     venv.create(env_dir, with_pip=False)
     python = env_dir / "bin" / "python"
     fresh_site = Path(
-        subprocess.check_output([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True)
-        .strip()
+        subprocess.check_output(
+            [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True
+        ).strip()
     )
     # the heavy dependencies (torch, transformers, ...) come from the current environment, appended AFTER the fresh
     # site-packages, so the wheel's copy of proteinhub wins over any installed or editable one
