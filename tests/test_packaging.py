@@ -67,6 +67,9 @@ start = time.perf_counter()
 import proteinhub
 elapsed = time.perf_counter() - start
 assert proteinhub.__file__.startswith({str(fresh_site)!r}), proteinhub.__file__
+import sys
+heavy = [name for name in ("datasets", "evaluate", "transformers.pipelines") if name in sys.modules]
+assert not heavy, f"import proteinhub pulled in {{heavy}}"
 for name in {SUBPACKAGES!r}:
     importlib.import_module(name)
 cards = importlib.resources.files("proteinhub") / "model_cards"
