@@ -22,6 +22,7 @@ import torch
 from proteinhub import build_preset
 from proteinhub.dataset_scripts import DATA_DIR_ENV, DatasetFormatError, label_names, load_dataset
 from proteinhub.dataset_scripts import subcellular_localization as loc
+from proteinhub.modeling.layers import one_hot_residues
 from proteinhub.modeling.localization import LocalizationConfig, LocalizationForSequenceClassification, kept_positions
 from proteinhub.modeling.localization.bucketing import LengthBucketedSampler, length_buckets
 from proteinhub.tokenization import ProteinTokenizer
@@ -107,8 +108,13 @@ def test_long_protein_is_cut_with_a_warning(truncation, cut):
     model = tiny_model(truncation=truncation)
     long_protein, short_protein = random_protein(31, 1), random_protein(8, 2)
     tokenizer = ProteinTokenizer(**model.config.tokenizer_kwargs)
+    encoding = tokenizer([long_protein, short_protein], padding=True, return_tensors="pt")
     with pytest.warns(UserWarning, match=rf"longer than 12 tokens are cut.*truncation='{truncation}'"):
-        batch = model(**tokenizer([long_protein, short_protein], padding=True, return_tensors="pt")).logits
+        batch = model(**encoding).logits
+    with pytest.warns(UserWarning, match="cut"):  # per-residue features are cut the same way
+        features = one_hot_residues(encoding["input_ids"])
+        from_features = model(inputs_embeds=features, attention_mask=encoding["attention_mask"]).logits
+    torch.testing.assert_close(from_features, batch, atol=1e-6, rtol=0)
     expected = logits(model, [cut(long_protein)])[0]
     torch.testing.assert_close(batch[0], expected, atol=1e-6, rtol=0)
     torch.testing.assert_close(batch[1], logits(model, [short_protein])[0], atol=1e-6, rtol=0)
