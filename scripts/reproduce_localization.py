@@ -33,8 +33,8 @@ import argparse
 import contextlib
 import json
 import shlex
-import shutil
 import sys
+import textwrap
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -197,6 +197,14 @@ def evaluate(model, tokenizer, dataset, class_names: list[str], png: Path, title
     }
 
 
+def confusion_title(title: str, split: str, num_proteins: int, trained_on: str, num_classes: int) -> str:
+    """Figure title: the task, the split and its size, then the training data; wrapped to the figure's width
+    (`plots.plot_confusion_matrix` sizes the figure by the number of classes)."""
+    width = 70 if num_classes >= 6 else 40
+    lines = [f"{title}: {split} ({num_proteins:,} proteins)", f"trained on {trained_on}"]
+    return "\n".join(textwrap.fill(line, width) for line in lines)
+
+
 def epoch_history(log_history: list[dict]) -> list[dict]:
     """One entry per epoch: training loss, validation loss, accuracy and macro-F1."""
     epochs: dict[float, dict] = {}
@@ -236,7 +244,7 @@ def plot_learning_curves(history: list[dict], best_epoch: float | None, path: Pa
         axes.set_ylabel(ylabel)
         axes.grid(alpha=0.3)
         axes.legend()
-    figure.suptitle(title)
+    figure.suptitle(textwrap.fill(title, 110))
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
@@ -302,7 +310,7 @@ def run_row(row: Row, runs_dir: Path, tiny: bool, cache_dir: str | None) -> dict
             if tiny:
                 dataset = dataset.select(range(min(48, len(dataset))))
         png = output_dir / f"confusion_matrix_{split}.png"
-        title = f"{row.title}: {split} ({len(dataset):,} proteins)\ntrained on {trained_on}"
+        title = confusion_title(row.title, split, len(dataset), trained_on, len(class_names))
         evaluations[split] = evaluate(model, tokenizer, dataset, class_names, png, title)
 
     state = json.loads((output_dir / "trainer_state.json").read_text())
@@ -425,7 +433,10 @@ def _num(value: float | None) -> str:
 
 
 def write_page(runs_dir: Path, page: Path, floors: dict, benchmark: dict | None, figures_dir: Path) -> str:
-    """docs/results/localization.md from the finished rows (and copies of their PNGs next to it)."""
+    """docs/results/localization.md from the finished rows, with their figures drawn again (from the numbers in the
+    row records) into `figures_dir`."""
+    from proteinhub import plots
+
     results = {
         name: json.loads((runs_dir / "results" / f"{name}.json").read_text())
         for name in ROWS
@@ -433,14 +444,21 @@ def write_page(runs_dir: Path, page: Path, floors: dict, benchmark: dict | None,
     }
     figures_dir.mkdir(parents=True, exist_ok=True)
     figure_names = {}
+    link = figures_dir.relative_to(page.parent).as_posix()
     for name, record in results.items():
-        source = runs_dir / name
-        names = ["learning_curves.png", *(test["confusion_matrix_png"] for test in record["tests"].values())]
-        for file_name in names:
-            if (source / file_name).is_file():
-                target = f"{name}_{file_name}"
-                shutil.copyfile(source / file_name, figures_dir / target)
-                figure_names[(name, file_name)] = f"{figures_dir.relative_to(page.parent).as_posix()}/{target}"
+        for split, test in record["tests"].items():
+            target = f"{name}_{test['confusion_matrix_png']}"
+            title = confusion_title(
+                record["title"], split, test["num_proteins"], record["trained_on"], len(record["class_names"])
+            )
+            plots.plot_confusion_matrix(
+                np.asarray(test["confusion_matrix"]), record["class_names"], figures_dir / target, title
+            )
+            figure_names[(name, test["confusion_matrix_png"])] = f"{link}/{target}"
+        target = f"{name}_learning_curves.png"
+        title = f"{record['title']}: {record['trained_on']}"
+        plot_learning_curves(record["history"], record["best_epoch"], figures_dir / target, title)
+        figure_names[(name, "learning_curves.png")] = f"{link}/{target}"
 
     def test_metric(name: str, split: str, key: str) -> float | None:
         record = results.get(name)
