@@ -3,7 +3,7 @@
     proteinhub presets                       # the named model configurations, with parameter counts
     proteinhub train --config quickstart     # train.py: YAML config, then --key value overrides
     proteinhub quickstart [--output_dir DIR] # disorder CNN on AA_LDR in about a minute, prints its metrics
-    proteinhub predict --model DIR --fasta in.fasta --out sites.tsv   # phosphorylation sites of every protein
+    proteinhub predict --model DIR --fasta in.fasta --out out.tsv     # a row per protein (or per site): TSV
     proteinhub push RUN_DIR REPO_ID [--private] [--revision BRANCH]   # share a run on the Hugging Face Hub
     proteinhub push-dataset NAME CONFIG REPO_ID                         # share a prepared dataset
     proteinhub embed --model DIR --fasta in.fasta --out emb.npz         # protein (and residue) embeddings
@@ -146,7 +146,9 @@ def _build_parser() -> argparse.ArgumentParser:
 
     from proteinhub import predict
 
-    command = commands.add_parser("predict", help="score the candidate sites of a FASTA file with a phosphosite model")
+    command = commands.add_parser(
+        "predict", help="run a classification/regression model over a FASTA file: a TSV row per protein (or site)"
+    )
     predict.add_arguments(command)
     command.set_defaults(handler=_predict, passes_rest=False)
 

@@ -1,14 +1,20 @@
 """`proteinhub embed`: per-protein (and optionally per-residue) representations of a FASTA file from any backbone.
 
-    proteinhub embed --model DIR --fasta proteins.fasta --out embeddings.npz [--per-residue] [--batch-size 16]
+    proteinhub embed --model DIR --fasta proteins.fasta --out embeddings.npz [--per-residue] [--pooling mean]
 
-`DIR` is a saved proteinhub model (any head: the backbone is loaded with `AutoModel`). The per-protein vector is the
-backbone's `pooler_output` when it has one (UniRep: the masked mean of the hidden states over `<cls>` and the
-residues, UniRep's "average hidden"; the CNN autoencoder: its flattened latent z), else the masked mean of
-`last_hidden_state` over its `pooling_mask`. Per-residue vectors are `last_hidden_state` at the residue positions
-(no `<cls>`/`<eos>`). A protein longer than the model's `max_length` is truncated by the tokenizer (with a
-warning). Proteins are batched by length to save padding; every family's outputs are padding-invariant
-(the common battery tests it), so a protein gets the same embedding whatever batch it lands in.
+`DIR` is a saved proteinhub model (any head: the backbone is loaded with `AutoModel`). Per-residue vectors are
+`last_hidden_state` at the residue positions (no `<cls>`, `<eos>` or padding). The per-protein vector depends on
+`--pooling`:
+
+- `mean` (default): the masked mean of the per-residue vectors, exactly the mean of what `--per-residue` writes;
+- `pooler`: the backbone's own protein vector, `pooler_output` (UniRep: the mean of the hidden states over `<cls>`
+  and the residues, UniRep's "average hidden"; ProteinBERT: the global representation; the CNN autoencoder: its
+  flattened latent z); an error for a backbone without one (`protein_cnn`, `secondary_structure`).
+
+A protein longer than the model's `max_length` is truncated by the tokenizer (with a warning). Proteins are batched
+by length to save padding; every family's outputs are padding-invariant (the common battery tests it), so a protein
+gets the same embedding whatever batch it lands in. The same vectors come from
+`pipeline("protein-feature-extraction", model=DIR)` (`proteinhub.pipelines`).
 
 Outputs:
 - `.npz`: `ids` (str), `embeddings` (proteins, dim) float32; with `--per-residue`, `residue_embeddings`
@@ -20,17 +26,25 @@ Outputs:
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
-from transformers import AutoModel, AutoTokenizer
+from transformers import AutoModel
 
-from .dataset_scripts.formats import clean_sequence
-from .dataset_scripts.protein_fasta import stream_fasta
 from .modeling.heads import masked_pool
+from .tokenization import InvalidSequenceError, ProteinTokenizer
+
+POOLING = ("mean", "pooler")
+
+
+def residue_mask(input_ids: torch.Tensor, attention_mask: torch.Tensor, tokenizer) -> torch.Tensor:
+    """(batch, length) True at the residues: attended positions that are not `<cls>` or `<eos>`."""
+    framing = torch.tensor([tokenizer.cls_token_id, tokenizer.eos_token_id], device=input_ids.device)
+    return attention_mask.bool() & ~torch.isin(input_ids, framing)
 
 
 @torch.no_grad()
@@ -41,34 +55,65 @@ def embed_sequences(
     *,
     batch_size: int = 16,
     per_residue: bool = False,
+    pooling: str = "mean",
 ) -> tuple[np.ndarray, list[np.ndarray] | None]:
-    """Per-protein embeddings (proteins, dim) and, with `per_residue`, one (length, dim) array per protein, in the
-    order of `sequences`."""
+    """Per-protein embeddings (proteins, dim) and, with `per_residue`, one (residues, dim) array per protein, in the
+    order of `sequences`.
+
+    `pooling`: "mean" (the masked mean of the per-residue vectors) or "pooler" (the backbone's `pooler_output`); see
+    the module docstring. An illegal character raises `InvalidSequenceError` whose `.index` is the position of the
+    protein in `sequences`.
+
+    Example:
+        >>> model = proteinhub.build_preset("protein-cnn-small").base_model  # doctest: +SKIP
+        >>> embed_sequences(model, ProteinTokenizer(), ["MKTAYIAK", "MKV"])[0].shape  # doctest: +SKIP
+        (2, 128)
+    """
+    if pooling not in POOLING:
+        raise ValueError(f"pooling must be one of {POOLING}, got {pooling!r}")
     model.eval()
     order = sorted(range(len(sequences)), key=lambda index: len(sequences[index]))
     proteins: list[np.ndarray | None] = [None] * len(sequences)
     residues: list[np.ndarray | None] = [None] * len(sequences)
-    leading = tokenizer.num_leading_special_tokens
+    device = next(model.parameters()).device
     for start in range(0, len(order), batch_size):
         indices = order[start : start + batch_size]
-        batch = tokenizer([sequences[index] for index in indices], padding=True, truncation=True, return_tensors="pt")
-        device = next(model.parameters()).device
-        outputs = model(input_ids=batch["input_ids"].to(device), attention_mask=batch["attention_mask"].to(device))
-        pooled = getattr(outputs, "pooler_output", None)
-        if pooled is None:
-            mask = outputs.pooling_mask if outputs.pooling_mask is not None else batch["attention_mask"]
-            pooled = masked_pool(outputs.last_hidden_state, mask.to(device), "mean")
+        try:
+            batch = tokenizer(
+                [sequences[index] for index in indices], padding=True, truncation=True, return_tensors="pt"
+            )
+        except InvalidSequenceError as error:
+            # the tokenizer numbers the proteins of this length-sorted batch; name the caller's index instead
+            index = indices[error.index]
+            message = re.sub(r"^sequence \d+", f"sequence {index}", str(error))
+            raise InvalidSequenceError(
+                message, index=index, position=error.position, character=error.character
+            ) from None
+        input_ids, attention_mask = batch["input_ids"].to(device), batch["attention_mask"].to(device)
+        outputs = model(input_ids=input_ids, attention_mask=attention_mask)
+        hidden = outputs.last_hidden_state.float()  # (batch, length, dim)
+        mask = residue_mask(input_ids, attention_mask, tokenizer)
+        if pooling == "mean":
+            pooled = masked_pool(hidden, mask, "mean")
+        elif getattr(outputs, "pooler_output", None) is not None:
+            pooled = outputs.pooler_output.float()
+        else:
+            raise ValueError(
+                f"{type(model).__name__} has no pooler_output (its own protein vector); use pooling='mean'."
+            )
         for row, index in enumerate(indices):
-            proteins[index] = pooled[row].float().cpu().numpy()
+            proteins[index] = pooled[row].cpu().numpy()
             if per_residue:
-                # a protein longer than the model's max_length was truncated (with a warning) by the tokenizer
-                length = min(len(sequences[index]), int(batch["attention_mask"][row].sum()) - leading)
-                residues[index] = outputs.last_hidden_state[row, leading : leading + length].float().cpu().numpy()
+                residues[index] = hidden[row, mask[row]].cpu().numpy()
     return np.stack(proteins) if proteins else np.zeros((0, 0), np.float32), residues if per_residue else None
 
 
 def read_fasta(path: str | Path) -> tuple[list[str], list[str]]:
     """Ids and cleaned (upper-case, validated) sequences of a FASTA file."""
+    # imported here: dataset_scripts imports `datasets` (~2 s), which the CLI and the pipelines need nowhere else
+    from .dataset_scripts.formats import clean_sequence
+    from .dataset_scripts.protein_fasta import stream_fasta
+
     ids, sequences = [], []
     for identifier, raw, number in stream_fasta(path):
         ids.append(identifier)
@@ -102,6 +147,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fasta", required=True, help="input proteins (FASTA, plain or .gz)")
     parser.add_argument("--out", required=True, help="output file: .npz or .parquet")
     parser.add_argument("--per-residue", action="store_true", help="also write one vector per residue")
+    parser.add_argument(
+        "--pooling",
+        choices=POOLING,
+        default="mean",
+        help="per-protein vector: mean of the residue vectors (default) or the backbone's own pooler_output",
+    )
     parser.add_argument("--batch-size", type=int, default=16, help="proteins per forward pass (default 16)")
 
 
@@ -111,10 +162,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: --out must end in .npz or .parquet, got {args.out}", file=sys.stderr)
         return 2
     model = AutoModel.from_pretrained(args.model).eval()
-    tokenizer = AutoTokenizer.from_pretrained(args.model)
+    # the vocabulary is fixed: the model config gives the framing and length limit, tokenizer files are optional
+    tokenizer = ProteinTokenizer(**model.config.tokenizer_kwargs)
     ids, sequences = read_fasta(args.fasta)
+    if not ids:
+        raise ValueError(f"--fasta {args.fasta}: no FASTA record (a '>' header line) in the file; nothing to embed.")
     proteins, residues = embed_sequences(
-        model, tokenizer, sequences, batch_size=args.batch_size, per_residue=args.per_residue
+        model, tokenizer, sequences, batch_size=args.batch_size, per_residue=args.per_residue, pooling=args.pooling
     )
     write_embeddings(args.out, ids, proteins, residues)
     print(f"embedded {len(ids)} proteins from {args.fasta} with {args.model}: {proteins.shape[1]} dims -> {args.out}")

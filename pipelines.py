@@ -14,6 +14,15 @@ Tasks (`PIPELINE_TASKS`, one entry per task; add yours there):
 - `phosphosite-prediction`: every candidate site (S/T or Y, as the model's `config.site_residues`) of whole proteins
   scored by a window classifier (`modeling/phosphosite`). The batched engine behind it, `PhosphositeScanner`, also
   serves `proteinhub predict`.
+- `protein-feature-extraction`: one vector per protein (the masked mean of its residue vectors, or the backbone's
+  `pooler_output`), optionally one per residue, from any backbone (`AutoModel`); engine: `embed.embed_sequences`,
+  shared with `proteinhub embed`. transformers' own `feature-extraction` (per-token vectors) is left as it is.
+- `secondary-structure` (registered by `modeling/secondary_structure/pipeline_secondary_structure.py`, imported
+  here): per-residue secondary-structure strings, long proteins in overlapping windows.
+
+`ProteinPredictor` runs whole proteins through any sequence- or token-level head in batches (for token-level heads
+with the secondary-structure pipeline's windows); `proteinhub predict` uses it for every model that is not a
+phosphosite window classifier. Per-protein classification alone is transformers' `text-classification` pipeline.
 """
 
 from __future__ import annotations
@@ -28,9 +37,11 @@ from typing import Any
 import numpy as np
 import torch
 from Bio import SeqIO
-from transformers import AutoModelForSequenceClassification, Pipeline
+from transformers import AutoModel, AutoModelForSequenceClassification, Pipeline
 from transformers.pipelines import PIPELINE_REGISTRY
 
+from .embed import POOLING, embed_sequences
+from .modeling.secondary_structure.pipeline_secondary_structure import chunk_windows, stitch
 from .tokenization import InvalidSequenceError, ProteinTokenizer
 
 SITE_LABELS = ("negative", "positive")  # the phosphosite dataset's class names; positive = phosphorylated
@@ -46,6 +57,17 @@ def read_fasta(path: str | os.PathLike) -> Iterator[tuple[str, str]]:
     with opener(path, "rt", encoding="utf-8") as handle:
         for record in SeqIO.parse(handle, "fasta"):
             yield record.id, str(record.seq)
+
+
+def invalid_record_error(protein_id: str, error: InvalidSequenceError, offset: int = 0) -> ValueError:
+    """The error for a record the tokenizer refused, naming the protein and the 1-based position in it (`offset`:
+    residues before the piece that was tokenized, e.g. a window of a long protein)."""
+    if error.position is None:
+        return ValueError(f"protein {protein_id!r} has no residue: give it a sequence or remove the record.")
+    return ValueError(
+        f"protein {protein_id!r}: invalid character {error.character!r} at position {offset + error.position}. "
+        "Allowed: the 20 standard amino acids and X, U, O, B, Z, J. Fix or remove this record."
+    )
 
 
 def is_fasta_path(value: Any) -> bool:
@@ -158,10 +180,7 @@ class PhosphositeScanner:
                 [sequence], add_special_tokens=False, padding=True, return_tensors="np", verbose=False
             )
         except InvalidSequenceError as error:
-            raise ValueError(
-                f"protein {protein_id!r}: invalid character {error.character!r} at position {error.position}. Allowed: "
-                "the 20 standard amino acids and X, U, O, B, Z, J. Fix or remove this record."
-            ) from None
+            raise invalid_record_error(protein_id, error) from None
         return encoding["input_ids"][0]
 
     def prepare(self, protein_id: str, sequence: str) -> _PreparedProtein:
@@ -297,12 +316,266 @@ class PhosphositePredictionPipeline(Pipeline):
         return model_outputs["sites"].as_dicts(threshold)
 
 
+# whole proteins through a sequence- or token-level head (proteinhub predict)
+
+HEAD_LEVELS = {"ForSequenceClassification": "sequence", "ForTokenClassification": "token"}
+
+
+def head_level(architecture: str) -> str | None:
+    """The head of a model class name: "sequence" (`*ForSequenceClassification`), "token" (`*ForTokenClassification`)
+    or None (no classification or regression head)."""
+    return next((level for suffix, level in HEAD_LEVELS.items() if architecture.endswith(suffix)), None)
+
+
+def clean_protein(protein_id: str, sequence: str) -> str:
+    """The residues of one record, upper-case, without whitespace or one trailing stop `*` (validated later by the
+    tokenizer); a record without any residue raises naming it."""
+    residues = "".join(sequence.split()).upper().removesuffix("*")
+    if not residues:
+        raise ValueError(f"protein {protein_id!r} has no residue: give it a sequence or remove the record.")
+    return residues
+
+
+@dataclass(frozen=True)
+class ProteinPrediction:
+    """The prediction of a whole-protein model for one protein.
+
+    `scores`: (num_outputs,) for a sequence-level head, (length, num_outputs) for a token-level head; class
+    probabilities in the order of `ProteinPredictor.labels`, or the predicted values of a regression head.
+    """
+
+    id: str
+    length: int
+    scores: np.ndarray
+
+
+class ProteinPredictor:
+    """Predicts whole proteins with a sequence-level (`*ForSequenceClassification`: one prediction per protein) or
+    token-level (`*ForTokenClassification`: one per residue) model, batched across proteins (the engine of
+    `proteinhub predict` for every model that is not a phosphosite window classifier).
+
+    Records are read lazily, `batch_size * sort_batches` at a time; each group is sorted by length so that a batch
+    holds proteins of similar length (less padding), and the predictions are yielded in input order. Every family's
+    outputs are padding-invariant (the common battery checks it), so a protein's prediction does not depend on its
+    batch. Scores: softmax probabilities (single-label), sigmoid probabilities (multi-label; a single-logit binary
+    classifier becomes two classes, `not <positive>` and `<positive>`), raw values (`problem_type="regression"`).
+
+    Long proteins: a sequence-level model with `config.max_length` sees the proteins truncated to it (the tokenizer
+    warns). A token-level model cuts them into overlapping windows, exactly as the `secondary-structure` pipeline
+    does (`chunk_windows` / `stitch`): `chunk_length` residues (default `config.max_length` minus the special tokens;
+    no limit, no cut), `overlap` residues shared by consecutive windows (default `chunk_length // 4`).
+
+    Args:
+        model: a sequence- or token-level model, put in eval mode here.
+        tokenizer: a `ProteinTokenizer`; default one built from the model config.
+        batch_size: proteins (token-level: windows) per forward pass.
+        sort_batches: batches read ahead and sorted by length together (memory: that many batches of proteins).
+        chunk_length, overlap: windows of long proteins for a token-level model (above).
+
+    Example:
+        >>> predictor = ProteinPredictor(proteinhub.build_preset("localization-cnn-bilstm", num_labels=3))
+        >>> next(predictor.predict([("p1", "MKTAYIAK")])).scores.shape  # doctest: +SKIP
+        (3,)
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        tokenizer: ProteinTokenizer | None = None,
+        *,
+        batch_size: int = 32,
+        sort_batches: int = 16,
+        chunk_length: int | None = None,
+        overlap: int | None = None,
+    ):
+        self.level = head_level(type(model).__name__)
+        if self.level is None:
+            raise ValueError(
+                f"{type(model).__name__} has no sequence- or token-level head: load a *ForSequenceClassification or "
+                "*ForTokenClassification model (use `proteinhub embed` for the representations of a backbone)."
+            )
+        if batch_size < 1 or sort_batches < 1:
+            raise ValueError(f"batch_size and sort_batches must be at least 1, got {batch_size} and {sort_batches}")
+        config = model.config
+        self.model = model.eval()
+        self.tokenizer = tokenizer or ProteinTokenizer(**config.tokenizer_kwargs)
+        self.batch_size, self.sort_batches = batch_size, sort_batches
+        self.max_length = getattr(config, "max_length", None)
+        self.problem = config.problem_type or (
+            "multi_label_classification" if config.num_labels == 1 else "single_label_classification"
+        )
+        names = [str(config.id2label.get(index, f"LABEL_{index}")) for index in range(config.num_labels)]
+        binary = self.problem == "multi_label_classification" and len(names) == 1
+        self.labels: tuple[str, ...] = (f"not {names[0]}", names[0]) if binary else tuple(names)
+        self._leading = self.tokenizer.num_leading_special_tokens
+        self.chunk_length = self.overlap = None
+        if self.level == "token":
+            specials = self._leading + int(self.tokenizer.append_eos)
+            limit = None if self.max_length is None else self.max_length - specials
+            self.chunk_length = chunk_length if chunk_length is not None else limit
+            if self.chunk_length is not None and self.chunk_length < 1:
+                raise ValueError(f"chunk_length must be at least 1 residue, got {self.chunk_length}")
+            self.overlap = overlap if overlap is not None else (self.chunk_length or 0) // 4
+        elif chunk_length is not None or overlap is not None:
+            raise ValueError("chunk_length and overlap apply to token-level models only")
+
+    @property
+    def is_regression(self) -> bool:
+        """Whether the scores are predicted values (`problem_type="regression"`) rather than probabilities."""
+        return self.problem == "regression"
+
+    def scores(self, logits: torch.Tensor) -> torch.Tensor:
+        """Probabilities (or regression values) from logits (..., num_labels), in the order of `labels`."""
+        logits = logits.float()
+        if self.problem == "regression":
+            return logits
+        if self.problem == "multi_label_classification":
+            probabilities = torch.sigmoid(logits)
+            return torch.cat([1 - probabilities, probabilities], -1) if logits.shape[-1] == 1 else probabilities
+        return logits.softmax(-1)
+
+    def predict(self, records: Iterable[tuple[str, str]]) -> Iterator[ProteinPrediction]:
+        """`ProteinPrediction` of each (id, sequence) record, in order, lazily. An illegal character or an empty
+        record raises naming the protein (and the position)."""
+        pending: list[tuple[str, str]] = []
+        for record in records:
+            pending.append(record)
+            if len(pending) == self.batch_size * self.sort_batches:
+                yield from self._predict_group(pending)
+                pending = []
+        if pending:
+            yield from self._predict_group(pending)
+
+    def _windows(self, length: int) -> list[tuple[int, int]]:
+        return chunk_windows(length, self.chunk_length, self.overlap) if self.level == "token" else [(0, length)]
+
+    @torch.inference_mode()
+    def _predict_group(self, records: list[tuple[str, str]]) -> Iterator[ProteinPrediction]:
+        sequences = [clean_protein(protein_id, sequence) for protein_id, sequence in records]
+        # one row per protein, or per window of a long protein: (protein index, start, stop), shortest first
+        rows = [(index, *window) for index, sequence in enumerate(sequences) for window in self._windows(len(sequence))]
+        rows.sort(key=lambda row: row[2] - row[1])
+        device = next(self.model.parameters()).device
+        pieces: list[list[tuple[tuple[int, int], torch.Tensor]]] = [[] for _ in records]
+        for first in range(0, len(rows), self.batch_size):
+            batch = rows[first : first + self.batch_size]
+            try:
+                encoding = self.tokenizer(
+                    [sequences[index][start:stop] for index, start, stop in batch],
+                    padding=True,
+                    truncation=self.max_length is not None,
+                    max_length=self.max_length,
+                    return_tensors="pt",
+                )
+            except InvalidSequenceError as error:
+                index, start, _ = batch[error.index]
+                raise invalid_record_error(records[index][0], error, offset=start) from None
+            logits = self.model(
+                input_ids=encoding["input_ids"].to(device), attention_mask=encoding["attention_mask"].to(device)
+            ).logits
+            for scores, (index, start, stop) in zip(self.scores(logits).cpu(), batch):
+                if self.level == "token":
+                    scores = scores[self._leading : self._leading + stop - start]  # the residues of the window
+                pieces[index].append(((start, stop), scores))
+        for (protein_id, _), sequence, windows in zip(records, sequences, pieces):
+            windows.sort(key=lambda piece: piece[0])
+            if self.level == "token":
+                scores = stitch([window for window, _ in windows], [values for _, values in windows])
+            else:
+                scores = windows[0][1]
+            yield ProteinPrediction(protein_id, len(sequence), scores.numpy())
+
+
+# protein-feature-extraction
+
+
+class ProteinFeatureExtractionPipeline(Pipeline):
+    """`pipeline("protein-feature-extraction", model=DIR)`: one vector per protein, optionally one per residue.
+
+    transformers' stock `feature-extraction` task returns the hidden state of every token (`<cls>` and `<eos>`
+    included) as nested lists and stays as it is for any model. This task returns, per protein, a dict with
+    `embedding`, a float32 array (hidden_size,), and with `per_residue=True` `residue_embeddings`, (residues,
+    hidden_size) without special tokens. Inputs: one sequence (str) -> a dict; a list of sequences -> a list of
+    dicts, in order; a FASTA file (path) -> a list of dicts that also hold the record's `id`.
+
+    Call arguments: `pooling` ("mean", default: the masked mean of the per-residue vectors, so `embedding` equals
+    `residue_embeddings.mean(0)`; "pooler": the backbone's own `pooler_output`), `per_residue` (default False),
+    `batch_size` (proteins per forward pass for lists and files, default 16). The engine is `embed.embed_sequences`,
+    the one behind `proteinhub embed`: proteins are batched by length, and a protein's vectors do not depend on the
+    other proteins of its batch.
+
+    Example:
+        >>> import proteinhub.pipelines  # registers the task
+        >>> extract = pipeline("protein-feature-extraction", model="runs/unirep-64")  # doctest: +SKIP
+        >>> extract("MKTAYIAK")["embedding"].shape  # doctest: +SKIP
+        (64,)
+    """
+
+    _load_tokenizer = None  # optional: the vocabulary is fixed, so a folder without tokenizer files works too
+    _load_processor = False
+    _load_image_processor = False
+    _load_feature_extractor = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.tokenizer is None:
+            self.tokenizer = ProteinTokenizer(**self.model.config.tokenizer_kwargs)
+
+    def _sanitize_parameters(self, pooling: str | None = None, per_residue: bool | None = None, **kwargs):
+        if kwargs:
+            raise TypeError(f"protein-feature-extraction got unexpected arguments {sorted(kwargs)}")
+        forward = {}
+        if pooling is not None:
+            if pooling not in POOLING:
+                raise ValueError(f"pooling must be one of {POOLING}, got {pooling!r}")
+            forward["pooling"] = pooling
+        if per_residue is not None:
+            forward["per_residue"] = bool(per_residue)
+        return {}, forward, {}
+
+    def _embed(self, sequences: list[str], batch_size: int, **forward) -> list[dict]:
+        proteins, residues = embed_sequences(self.model, self.tokenizer, sequences, batch_size=batch_size, **forward)
+        if residues is None:
+            return [{"embedding": protein} for protein in proteins]
+        return [{"embedding": protein, "residue_embeddings": residue} for protein, residue in zip(proteins, residues)]
+
+    def __call__(self, inputs, **kwargs):
+        if isinstance(inputs, str) and not is_fasta_path(inputs):
+            return super().__call__(inputs, **kwargs)
+        batch_size = kwargs.pop("batch_size", None) or self._batch_size or 16
+        _, forward, _ = self._sanitize_parameters(**kwargs)
+        forward = {**self._forward_params, **forward}
+        if not is_fasta_path(inputs):
+            return self._embed(list(inputs), batch_size, **forward)
+        records = list(read_fasta(inputs))
+        ids = [protein_id for protein_id, _ in records]
+        try:
+            results = self._embed([sequence for _, sequence in records], batch_size, **forward)
+        except InvalidSequenceError as error:
+            raise invalid_record_error(ids[error.index], error) from None
+        return [{"id": protein_id, **result} for protein_id, result in zip(ids, results)]
+
+    def preprocess(self, sequence: str) -> dict:
+        return {"sequence": sequence}
+
+    def _forward(self, model_inputs: dict, **forward) -> dict:
+        return self._embed([model_inputs["sequence"]], 1, **forward)[0]
+
+    def postprocess(self, model_outputs: dict) -> dict:
+        return model_outputs
+
+
 # registration
 
 PIPELINE_TASKS: dict[str, dict] = {
     "phosphosite-prediction": {
         "pipeline_class": PhosphositePredictionPipeline,
         "pt_model": AutoModelForSequenceClassification,
+        "type": "text",
+    },
+    "protein-feature-extraction": {
+        "pipeline_class": ProteinFeatureExtractionPipeline,
+        "pt_model": AutoModel,
         "type": "text",
     },
 }

@@ -1,14 +1,32 @@
-"""`proteinhub predict`: score every candidate phosphorylation site of the proteins in a FASTA file.
+"""`proteinhub predict`: run a saved model over every protein of a FASTA file and write a TSV.
 
+    proteinhub predict --model runs/localization/multiloc --fasta proteome.fasta --out locations.tsv
     proteinhub predict --model runs/phosphosite/st_vgg_w33 --fasta proteome.fasta --out sites.tsv
-    python -m proteinhub.predict --model runs/phosphosite/st_vgg_w33 --fasta proteome.fasta --out sites.tsv
+    python -m proteinhub.predict --model DIR --fasta proteome.fasta --out predictions.tsv
 
-The file is streamed: records are read lazily (`Bio.SeqIO.parse`), the windows of consecutive proteins share forward
-passes (`PhosphositeScanner`, the engine of the `phosphosite-prediction` pipeline), and each protein's rows are
-written as soon as it is scored, so memory does not grow with the file. Output: a TSV with the header `id position
-residue probability label`, one row per candidate site (S/T or Y, as the model's `config.site_residues`), positions
-1-based, label "positive" when the probability is above `--threshold`. Proteins without a candidate residue add no
-row; an illegal character stops the run with an error naming the protein and the position.
+The model's head (from its `config.json`) decides what a row is:
+
+- a phosphosite window classifier (`config.site_residues`, `config.window_size`): one row per candidate site (S/T or
+  Y), columns `id position residue probability label`, positions 1-based, label "positive" when the probability is
+  above `--threshold`. Proteins without a candidate residue (or without any residue) add no row.
+- sequence classification (`*ForSequenceClassification`: localization, protein_cnn, proteinbert, ...): one row per
+  protein, `id length label probability`, then `label_2 probability_2 ... label_K probability_K` (`--top-k K`,
+  default 3, at most the number of classes), or with `--all-scores` one `probability_<class>` column per class
+  instead. A single-logit binary classifier has the two classes `not <positive>` and `<positive>`; a multi-label
+  model ranks its per-class sigmoid probabilities.
+- regression (`problem_type="regression"`): one row per protein, `id length value` (`value_<name>` per target when
+  the model predicts several).
+- token classification (`*ForTokenClassification`: secondary structure, disorder, residue PTMs, ...): one row per
+  protein, `id length labels mean_probability`. `labels` has one character per residue: the first letter of the
+  predicted class (H/E/C) when the classes' first letters differ, else the class index 0-9 (the legend is printed
+  on stderr); `mean_probability` is the mean over the residues of the predicted class's probability. Proteins
+  longer than the model's `max_length` are cut into overlapping windows, as in the `secondary-structure` pipeline.
+
+The file is streamed: records are read lazily (`Bio.SeqIO.parse`), batched across proteins (`PhosphositeScanner`
+for sites, `ProteinPredictor` otherwise, both in `proteinhub.pipelines`) and written as soon as they are scored, so
+memory does not grow with the file; a progress bar goes to stderr. An illegal character stops the run with an
+error naming the protein and the position; so does a record without any residue for a per-protein model (it could
+get no prediction). An empty file gives a TSV with the header line only.
 """
 
 from __future__ import annotations
@@ -16,23 +34,49 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-COLUMNS = ("id", "position", "residue", "probability", "label")
+COLUMNS = ("id", "position", "residue", "probability", "label")  # the phosphosite site table
+DEFAULT_TOP_K = 3
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the `predict` options to `parser` (light: nothing heavy is imported until `run`)."""
-    parser.add_argument("--model", required=True, help="Folder of a saved phosphosite model (e.g. a train.py run).")
+    parser.add_argument(
+        "--model",
+        required=True,
+        help="Folder of a saved model: a phosphosite window classifier, or any sequence/token classification or "
+        "regression model (e.g. a train.py run).",
+    )
     parser.add_argument("--fasta", required=True, help="Protein sequences, FASTA (optionally .gz).")
     parser.add_argument("--out", default="-", help="Output TSV path; '-' (default) writes to standard output.")
     parser.add_argument(
-        "--residues", default=None, help="Score only these residues, a subset of the model's site_residues (e.g. S)."
+        "--batch-size",
+        type=int,
+        default=None,
+        help="Windows (phosphosite models, default 1024) or proteins (default 32) per forward pass.",
     )
     parser.add_argument(
-        "--threshold", type=float, default=0.5, help="Label a site 'positive' above this probability (0.5)."
+        "--top-k",
+        type=int,
+        default=None,
+        help=f"Sequence classification: the K best classes per protein with their probabilities ({DEFAULT_TOP_K}).",
     )
-    parser.add_argument("--batch-size", type=int, default=1024, help="Windows per forward pass (1024).")
+    parser.add_argument(
+        "--all-scores", action="store_true", help="Sequence classification: one probability column per class."
+    )
+    parser.add_argument(
+        "--residues",
+        default=None,
+        help="Phosphosite models: score only these residues, a subset of the model's site_residues (e.g. S).",
+    )
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="Phosphosite models: label a site 'positive' above this probability (0.5).",
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice).")
     parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
 
@@ -49,56 +93,190 @@ def count_records(path: Path) -> int | None:
     return count
 
 
+def model_head(model_dir: Path) -> str:
+    """What `model_dir` predicts: "phosphosite", "sequence" or "token" (from its config.json)."""
+    from proteinhub.pipelines import head_level
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(model_dir)
+    if hasattr(config, "site_residues") and hasattr(config, "window_size"):
+        return "phosphosite"
+    architecture = (getattr(config, "architectures", None) or ["a model without a recorded architecture"])[0]
+    level = head_level(architecture)
+    if level is None:
+        raise ValueError(
+            f"--model {model_dir} holds {architecture}: `proteinhub predict` needs a classification or regression "
+            "head (a phosphosite, *ForSequenceClassification or *ForTokenClassification model). For the "
+            "representations of a backbone use `proteinhub embed`."
+        )
+    return level
+
+
+def label_symbols(labels: Sequence[str]) -> str:
+    """One character per class for per-residue label strings: the classes' first letters (upper-case) when they
+    differ, else the class indices 0-9.
+
+    Example:
+        >>> label_symbols(["helix", "strand", "coil"]), label_symbols(["ordered", "other"])
+        ('HSC', '01')
+    """
+    letters = [str(label)[:1].upper() for label in labels]
+    if all(letters) and len(set(letters)) == len(letters):
+        return "".join(letters)
+    if len(labels) <= 10:
+        return "0123456789"[: len(labels)]
+    raise ValueError(
+        f"the model's {len(labels)} classes share first letters, so they cannot be written one character per "
+        "residue; use pipeline('token-classification', model=DIR) for per-residue labels."
+    )
+
+
+# tables: the columns and rows of one kind of model
+
+
+class SiteTable:
+    """Phosphosite window classifiers: one row per candidate site (`PhosphositeScanner`)."""
+
+    def __init__(self, model, args: argparse.Namespace):
+        from proteinhub.pipelines import PhosphositeScanner
+
+        self.scanner = PhosphositeScanner(model, residues=args.residues, batch_size=args.batch_size or 1024)
+        self.threshold = 0.5 if args.threshold is None else args.threshold
+        self.columns = COLUMNS
+        self.num_sites = 0
+
+    def predict(self, records: Iterable[tuple[str, str]]) -> Iterator:
+        return self.scanner.scan(records)
+
+    def rows(self, protein) -> str:
+        self.num_sites += len(protein.positions)
+        labels = ("positive" if probability > self.threshold else "negative" for probability in protein.probabilities)
+        return "".join(
+            f"{protein.id}\t{position}\t{residue}\t{probability:.6f}\t{label}\n"
+            for position, residue, probability, label in zip(
+                protein.positions.tolist(), protein.residues, protein.probabilities.tolist(), labels
+            )
+        )
+
+    def summary(self, num_proteins: int, seconds: float) -> str:
+        return (
+            f"scored {self.num_sites:,} {'/'.join(self.scanner.residues)} sites of {num_proteins:,} proteins in "
+            f"{seconds:.1f} s ({self.num_sites / max(seconds, 1e-9):,.0f} sites/s)"
+        )
+
+
+class ProteinTable:
+    """Sequence- and token-level models: one row per protein (`ProteinPredictor`)."""
+
+    def __init__(self, model, args: argparse.Namespace):
+        from proteinhub.pipelines import ProteinPredictor
+
+        self.predictor = ProteinPredictor(model, batch_size=args.batch_size or 32)
+        labels = self.predictor.labels
+        self.level = self.predictor.level
+        self.all_scores = args.all_scores
+        self.top_k = min(args.top_k or DEFAULT_TOP_K, len(labels))
+        if self.level == "token":
+            if self.predictor.is_regression:
+                raise ValueError(
+                    f"--model {args.model} predicts a value per residue (regression): `proteinhub predict` writes "
+                    "per-residue class labels only; run the model directly for per-residue values."
+                )
+            self.symbols = label_symbols(labels)
+            self.columns = ("id", "length", "labels", "mean_probability")
+            print(f"labels: {' '.join(f'{s}={name}' for s, name in zip(self.symbols, labels))}", file=sys.stderr)
+        elif self.predictor.is_regression:
+            if args.top_k is not None or args.all_scores:
+                raise ValueError(f"--top-k and --all-scores rank classes; --model {args.model} is a regression model.")
+            names = ["value"] if len(labels) == 1 else [f"value_{name}" for name in labels]
+            self.columns = ("id", "length", *names)
+        elif self.all_scores:
+            self.columns = ("id", "length", "label", "probability", *(f"probability_{name}" for name in labels))
+        else:
+            ranks = [(f"label_{rank}", f"probability_{rank}") for rank in range(2, self.top_k + 1)]
+            self.columns = ("id", "length", "label", "probability", *(name for pair in ranks for name in pair))
+
+    def predict(self, records: Iterable[tuple[str, str]]) -> Iterator:
+        return self.predictor.predict(records)
+
+    def rows(self, prediction) -> str:
+        import numpy as np
+
+        scores, labels = prediction.scores, self.predictor.labels
+        if self.level == "token":
+            states = scores.argmax(-1)
+            cells = ["".join(self.symbols[state] for state in states.tolist()), f"{scores.max(-1).mean():.6f}"]
+        elif self.predictor.is_regression:
+            cells = [f"{value:.6g}" for value in scores.tolist()]
+        else:
+            ranked = np.argsort(-scores, kind="stable").tolist()
+            shown = ranked[:1] + (ranked[1 : self.top_k] if not self.all_scores else [])
+            cells = [f"{labels[index]}\t{scores[index]:.6f}" for index in shown]
+            if self.all_scores:
+                cells += [f"{value:.6f}" for value in scores.tolist()]
+        return "\t".join([prediction.id, str(prediction.length), *cells]) + "\n"
+
+    def summary(self, num_proteins: int, seconds: float) -> str:
+        return (
+            f"predicted {num_proteins:,} proteins in {seconds:.1f} s ({num_proteins / max(seconds, 1e-9):,.1f} "
+            "proteins/s)"
+        )
+
+
+def _check_options(args: argparse.Namespace, head: str) -> None:
+    """Refuse options that this kind of model does not use, rather than ignoring them."""
+    owners = {
+        "--residues": (args.residues is not None, "phosphosite"),
+        "--threshold": (args.threshold is not None, "phosphosite"),
+        "--top-k": (args.top_k is not None, "sequence"),
+        "--all-scores": (args.all_scores, "sequence"),
+    }
+    for option, (given, owner) in owners.items():
+        if given and owner != head:
+            raise ValueError(f"{option} applies to {owner}-level models only; --model {args.model} is {head}-level.")
+    for option, value in (("--top-k", args.top_k), ("--batch-size", args.batch_size)):
+        if value is not None and value < 1:
+            raise ValueError(f"{option} must be at least 1, got {value}")
+
+
 def run(args: argparse.Namespace) -> int:
-    """Scan `args.fasta` with the model in `args.model` and write the site table to `args.out`; returns 0."""
+    """Run the model in `args.model` over `args.fasta` and write the table to `args.out`; returns 0."""
     from tqdm.auto import tqdm
 
     fasta, model_dir = Path(args.fasta), Path(args.model)
     if not fasta.is_file():
         raise FileNotFoundError(f"--fasta {fasta}: no such file")
     if not model_dir.is_dir():
-        raise FileNotFoundError(f"--model {model_dir}: no such folder (expected a saved phosphosite model)")
+        raise FileNotFoundError(f"--model {model_dir}: no such folder (expected a saved model, e.g. a train.py run)")
 
-    import numpy as np
     import proteinhub  # noqa: F401  (registers the model classes with the Auto classes)
     import torch
-    from proteinhub.pipelines import PhosphositeScanner, read_fasta
-    from transformers import AutoModelForSequenceClassification
+    from proteinhub.pipelines import read_fasta
+    from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
 
+    head = model_head(model_dir)
+    _check_options(args, head)
     if args.threads:
         torch.set_num_threads(args.threads)
-    model = AutoModelForSequenceClassification.from_pretrained(model_dir)
-    scanner = PhosphositeScanner(model, residues=args.residues, batch_size=args.batch_size)
+    auto_class = AutoModelForTokenClassification if head == "token" else AutoModelForSequenceClassification
+    model = auto_class.from_pretrained(model_dir)
+    table = SiteTable(model, args) if head == "phosphosite" else ProteinTable(model, args)
     started = time.perf_counter()
-    num_proteins = num_sites = 0
+    num_proteins = 0
     out = sys.stdout if args.out == "-" else open(args.out, "w", encoding="utf-8")  # noqa: SIM115
     try:
-        out.write("\t".join(COLUMNS) + "\n")
+        out.write("\t".join(table.columns) + "\n")
         with tqdm(
             total=count_records(fasta), unit="protein", disable=args.no_progress, file=sys.stderr, dynamic_ncols=True
         ) as progress:
-            for protein in scanner.scan(read_fasta(fasta)):
-                labels = np.where(protein.probabilities > args.threshold, "positive", "negative")
-                out.write(
-                    "".join(
-                        f"{protein.id}\t{position}\t{residue}\t{probability:.6f}\t{label}\n"
-                        for position, residue, probability, label in zip(
-                            protein.positions.tolist(), protein.residues, protein.probabilities.tolist(), labels
-                        )
-                    )
-                )
+            for prediction in table.predict(read_fasta(fasta)):
+                out.write(table.rows(prediction))
                 num_proteins += 1
-                num_sites += len(protein.positions)
                 progress.update()
     finally:
         if out is not sys.stdout:
             out.close()
-    seconds = time.perf_counter() - started
-    print(
-        f"scored {num_sites:,} {'/'.join(scanner.residues)} sites of {num_proteins:,} proteins in {seconds:.1f} s "
-        f"({num_sites / max(seconds, 1e-9):,.0f} sites/s) -> {args.out}",
-        file=sys.stderr,
-    )
+    print(f"{table.summary(num_proteins, time.perf_counter() - started)} -> {args.out}", file=sys.stderr)
     return 0
 
 

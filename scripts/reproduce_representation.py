@@ -295,7 +295,9 @@ def run_row(name: str, settings: dict, out_dir: Path, png_dir: Path, tiny: bool)
     backbone = AutoModel.from_pretrained(path).eval()
 
     def embed(sequences: list[str]) -> np.ndarray:
-        return embed_sequences(backbone, tokenizer, sequences, batch_size=settings.get("embed_batch_size", 64))[0]
+        # the model's own protein vector: UniRep's average hidden state, the autoencoder's latent code
+        batch_size = settings.get("embed_batch_size", 64)
+        return embed_sequences(backbone, tokenizer, sequences, batch_size=batch_size, pooling="pooler")[0]
 
     probe_settings = {**settings.get("probe", {}), **row.get("probe", {})}
     result.update(stability_probe(embed, probe_settings, seed))

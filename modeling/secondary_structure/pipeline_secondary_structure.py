@@ -1,9 +1,9 @@
 """The `secondary-structure` pipeline task: whole proteins in, per-residue 3-state secondary structure out.
 
-Importing this module registers the task with transformers (`register_pipeline()`, idempotent); proteinhub's central
-`pipelines.py` does not import it yet:
+Importing this module registers the task with transformers (`register_pipeline()`, idempotent); so does
+`import proteinhub.pipelines`:
 
->>> import proteinhub.modeling.secondary_structure.pipeline_secondary_structure  # doctest: +SKIP
+>>> import proteinhub.pipelines  # doctest: +SKIP
 >>> from transformers import pipeline
 >>> predict = pipeline("secondary-structure", model="runs/secondary_structure/bigru-cnn-cpu")  # doctest: +SKIP
 >>> predict("MKTAYIAKQRQISFVKSHFSRQ")["secondary_structure"]  # doctest: +SKIP
