@@ -11,6 +11,10 @@ is read from the dataset features, the model is a preset or a model type (fresh 
 (`model_name_or_path`), and the loss comes from the model's forward (class weights and label smoothing live in its
 config). The run directory (`output_dir`) ends up holding the model with its remote code, the tokenizer,
 `metrics.json`, learning curves, a confusion matrix or scatter plot, and a model card (README.md).
+
+`--objective causal_lm | reconstruction | pretraining` learns from the sequences alone instead of labels: a language
+model, an autoencoder or ProteinBERT's pretraining (objectives.py). `--lr_decay_factor 0.2 --lr_decay_every_epochs 5`
+is a step learning-rate schedule (trainer.py).
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from proteinhub.metrics import (
 )
 from proteinhub.modeling.losses import IGNORE_INDEX, balanced_class_weights
 from proteinhub.modeling.registry import FAMILIES, presets
+from proteinhub.trainer import STEP_DECAY_BASES, ProteinTrainer
 from transformers import (
     EarlyStoppingCallback,
     HfArgumentParser,
@@ -50,9 +55,14 @@ from transformers import (
     TrainingArguments,
     set_seed,
 )
+from transformers.trainer_utils import SchedulerType
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 CONFIG_DIR = PACKAGE_DIR / "configs"
+# validation metrics that are better when lower (besides the losses)
+MINIMISED = ("mse", "mae", "cross_entropy", "perplexity")
+# supervised learns the dataset's labels; the others are self-supervised (objectives.py)
+OBJECTIVES = ("supervised", "causal_lm", "reconstruction", "pretraining")
 
 # arguments
 
@@ -122,14 +132,32 @@ class DataArguments:
         metadata={"help": "Builder config fields as a YAML/JSON mapping, e.g. '{label_names: [cytoplasm, nucleus]}'."},
     )
     validation_fraction: float = field(
-        default=0.1, metadata={"help": "Share of `train` held out as validation when the dataset has no such split."}
+        default=0.1,
+        metadata={"help": "Share of `train` held out as validation when the dataset has no such split (0: none)."},
     )
     test_fraction: float = field(
-        default=0.1, metadata={"help": "Share of `train` held out as test when the dataset has no such split."}
+        default=0.1,
+        metadata={"help": "Share of `train` held out as test when the dataset has no such split (0: none)."},
     )
     max_train_samples: int | None = field(default=None, metadata={"help": "Use only the first N training proteins."})
     max_eval_samples: int | None = field(
         default=None, metadata={"help": "Use only the first N proteins of validation and test."}
+    )
+    objective: str = field(
+        default="supervised",
+        metadata={
+            "help": "What to learn: supervised (the dataset's labels; the task is read from its features), "
+            "causal_lm (next residue, e.g. unirep), reconstruction (the input, e.g. cnn_autoencoder) or pretraining "
+            "(ProteinBERT's denoising + GO annotations); the last three need only sequences, see objectives.py."
+        },
+    )
+    objective_kwargs: dict | str | None = field(
+        default=None,
+        metadata={
+            "help": "Options of the objective as a YAML/JSON mapping; pretraining: annotation_table, "
+            "min_annotation_records, episodes, batches_per_episode and the noise probabilities "
+            "(modeling/proteinbert/pretraining.py, PretrainingOptions)."
+        },
     )
 
     def __post_init__(self):
@@ -139,6 +167,15 @@ class DataArguments:
             self.data_files = yaml.safe_load(self.data_files)
         if isinstance(self.dataset_config_kwargs, str):
             self.dataset_config_kwargs = yaml.safe_load(self.dataset_config_kwargs)
+        if isinstance(self.objective_kwargs, str):
+            self.objective_kwargs = yaml.safe_load(self.objective_kwargs)
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
+        if self.objective_kwargs is not None and not isinstance(self.objective_kwargs, dict):
+            raise ValueError(f"objective_kwargs must be a mapping of options, got {self.objective_kwargs!r}")
+        for name in ("validation_fraction", "test_fraction"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
 
 
 @dataclass
@@ -186,6 +223,16 @@ class ProteinTrainingArguments(TrainingArguments):
     keep_checkpoints: bool = field(
         default=False, metadata={"help": "Keep the checkpoint-* folders instead of deleting them after training."}
     )
+    lr_decay_factor: float | None = field(
+        default=None,
+        metadata={
+            "help": "Step decay: multiply the learning rate by this factor every `lr_decay_every_epochs` epochs "
+            "(seed 004: 0.2 every 5); needs lr_scheduler_type constant or constant_with_warmup."
+        },
+    )
+    lr_decay_every_epochs: int | None = field(
+        default=None, metadata={"help": "Epochs between two learning-rate decays (with lr_decay_factor)."}
+    )
     push_to_hub: str | None = field(
         default=None,
         metadata={
@@ -210,8 +257,25 @@ class ProteinTrainingArguments(TrainingArguments):
             self.per_device_train_batch_size = per_device_batch_size(
                 self.global_batch_size, world_size, self.gradient_accumulation_steps
             )
-        if self.greater_is_better is None and str(self.metric_for_best_model).removeprefix("eval_") in ("mse", "mae"):
+        if self.greater_is_better is None and str(self.metric_for_best_model).removeprefix("eval_") in MINIMISED:
             self.greater_is_better = False  # transformers only knows that names ending in "loss" are minimised
+        if (self.lr_decay_factor is None) != (self.lr_decay_every_epochs is None):
+            raise ValueError(
+                "lr_decay_factor and lr_decay_every_epochs go together (e.g. 0.2 and 5: x0.2 every 5 epochs); got "
+                f"lr_decay_factor={self.lr_decay_factor}, lr_decay_every_epochs={self.lr_decay_every_epochs}"
+            )
+        if self.lr_decay_factor is not None:
+            if not 0.0 < self.lr_decay_factor <= 1.0 or self.lr_decay_every_epochs < 1:
+                raise ValueError(
+                    f"lr_decay_factor must be in (0, 1] and lr_decay_every_epochs >= 1, got {self.lr_decay_factor} "
+                    f"and {self.lr_decay_every_epochs}"
+                )
+            if SchedulerType(self.lr_scheduler_type) not in STEP_DECAY_BASES:
+                raise ValueError(
+                    f"lr_decay_factor is a schedule of its own and would multiply lr_scheduler_type "
+                    f"{SchedulerType(self.lr_scheduler_type).value!r}: set lr_scheduler_type to constant (or "
+                    "constant_with_warmup for a warm-up first)"
+                )
         if self.label_smoothing_factor:
             raise ValueError(
                 "label_smoothing_factor would make Trainer replace the model's loss; use `label_smoothing` (stored "
@@ -362,7 +426,8 @@ def infer_task(train_split, data_args: DataArguments) -> Task:
     if column is None or column not in features:
         raise ValueError(
             f"dataset {data_args.dataset_name!r} has no label column {column or '(labels/label)'!r}; columns: "
-            f"{sorted(features)}. Name it with --label_column."
+            f"{sorted(features)}. Name it with --label_column, or learn from the sequences alone with --objective "
+            "causal_lm, reconstruction or pretraining."
         )
     if data_args.sequence_column not in features:
         raise ValueError(
@@ -391,7 +456,8 @@ def infer_task(train_split, data_args: DataArguments) -> Task:
 
 
 def load_splits(data_args: DataArguments, seed: int) -> dict:
-    """Load the dataset and return {"train", "validation", "test"} splits (held out of `train` where missing)."""
+    """Load the dataset and return {"train", "validation", "test"} splits (held out of `train` where missing, unless
+    the held-out fraction is 0: the split is then absent)."""
     dataset = proteinhub.load_dataset(
         data_args.dataset_name,
         data_args.dataset_config_name,
@@ -406,15 +472,15 @@ def load_splits(data_args: DataArguments, seed: int) -> dict:
     if "validation" not in splits and "valid" in splits:
         splits["validation"] = splits.pop("valid")
     for name, fraction in (("test", data_args.test_fraction), ("validation", data_args.validation_fraction)):
-        if name not in splits:
+        if name not in splits and fraction > 0:
             held_out = splits["train"].train_test_split(test_size=fraction, seed=seed)
             splits["train"], splits[name] = held_out["train"], held_out["test"]
     limits = {"train": data_args.max_train_samples, "validation": data_args.max_eval_samples}
     limits["test"] = data_args.max_eval_samples
     for name, limit in limits.items():
-        if limit is not None:
+        if limit is not None and name in splits:
             splits[name] = splits[name].select(range(min(limit, len(splits[name]))))
-    return {name: splits[name] for name in ("train", "validation", "test")}
+    return {name: splits[name] for name in ("train", "validation", "test") if name in splits}
 
 
 def tokenize_split(split, tokenizer, task: Task, data_args: DataArguments):
@@ -492,18 +558,12 @@ def build_model(model_args: ModelArguments, task: Task, class_weights: list[floa
     if model_args.model_name_or_path is not None:
         # the family's own class (not the Auto class, which passes a config object and so skips the check) refuses a
         # checkpoint trained with another head unless allow_new_head is set
-        config_dict, _ = PreTrainedConfig.get_config_dict(model_args.model_name_or_path)
-        model_type = config_dict.get("model_type")
-        if model_type not in FAMILIES:
-            raise ValueError(
-                f"{model_args.model_name_or_path} holds a {model_type!r} model, not a proteinhub one "
-                f"({', '.join(sorted(FAMILIES))})"
-            )
-        task_kwargs = _task_kwargs(task, FAMILIES[model_type], class_weights, label_smoothing)
-        model_class = FAMILIES[model_type].models.get(task.auto_class)
+        family = saved_model_family(model_args.model_name_or_path)
+        task_kwargs = _task_kwargs(task, family, class_weights, label_smoothing)
+        model_class = family.models.get(task.auto_class)
         if model_class is None:
             raise ValueError(
-                f"model type {model_type!r} has no {task.auto_class} head for this {task.level}-level task"
+                f"model type {family.model_type!r} has no {task.auto_class} head for this {task.level}-level task"
             )
         return model_class.from_pretrained(
             model_args.model_name_or_path,
@@ -512,26 +572,39 @@ def build_model(model_args: ModelArguments, task: Task, class_weights: list[floa
             **overrides,
             **task_kwargs,
         )
-    table = presets()
-    if model_args.model in table:
-        family, preset = table[model_args.model]
-        config_kwargs = dict(preset.config)
-    elif model_args.model in FAMILIES:
-        family, config_kwargs = FAMILIES[model_args.model], {}
-    else:
-        raise ValueError(
-            f"unknown model {model_args.model!r}: not a preset ({', '.join(sorted(table))}) nor a model type "
-            f"({', '.join(sorted(FAMILIES))}). `proteinhub presets` lists them."
-        )
+    family, config_kwargs = resolve_model_name(model_args.model)
     if task.auto_class not in family.models:
         raise ValueError(
             f"model {model_args.model!r} ({family.model_type}) has no {task.auto_class} head, which this "
             f"{task.level}-level dataset needs; heads available: {sorted(family.models)}"
         )
-    _check_config_fields(family.config_class, overrides)
+    check_config_fields(family.config_class, overrides)
     task_kwargs = _task_kwargs(task, family, class_weights, label_smoothing)
     config = family.config_class(**{**config_kwargs, **overrides, **task_kwargs})
     return family.models[task.auto_class](config)
+
+
+def saved_model_family(path: str | os.PathLike):
+    """The `ModelFamily` of a saved model folder, read from its config.json."""
+    config_dict, _ = PreTrainedConfig.get_config_dict(path)
+    model_type = config_dict.get("model_type")
+    if model_type not in FAMILIES:
+        raise ValueError(f"{path} holds a {model_type!r} model, not a proteinhub one ({', '.join(sorted(FAMILIES))})")
+    return FAMILIES[model_type]
+
+
+def resolve_model_name(name: str) -> tuple:
+    """(`ModelFamily`, config kwargs) of a preset name or a model type (whose config defaults then apply)."""
+    table = presets()
+    if name in table:
+        family, preset = table[name]
+        return family, dict(preset.config)
+    if name in FAMILIES:
+        return FAMILIES[name], {}
+    raise ValueError(
+        f"unknown model {name!r}: not a preset ({', '.join(sorted(table))}) nor a model type "
+        f"({', '.join(sorted(FAMILIES))}). `proteinhub presets` lists them."
+    )
 
 
 def _task_kwargs(task: Task, family, class_weights: list[float] | None, label_smoothing: float) -> dict:
@@ -561,7 +634,7 @@ def _task_kwargs(task: Task, family, class_weights: list[float] | None, label_sm
     }
 
 
-def _check_config_fields(config_class: type, overrides: dict) -> None:
+def check_config_fields(config_class: type, overrides: dict) -> None:
     """Refuse override keys the config does not define: a config keeps unknown kwargs silently, so a typo such as
     `{dropout:0.3}` (YAML reads it as the key "dropout:0.3") would otherwise train the default model."""
     known = set(config_class().to_dict())
@@ -590,16 +663,16 @@ def save_model_with_code(model, tokenizer, output_dir: str | os.PathLike, auto_c
 # reporting
 
 
-def _split_metrics(raw: dict, prefix: str) -> dict:
+def split_metrics(raw: dict, prefix: str) -> dict:
     return {key.removeprefix(f"{prefix}_"): value for key, value in raw.items()}
 
 
-def _json_safe(value):
+def json_safe(value):
     """NaN/inf become null (JSON has no NaN); numpy scalars become Python numbers."""
     if isinstance(value, dict):
-        return {key: _json_safe(item) for key, item in value.items()}
+        return {key: json_safe(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_json_safe(item) for item in value]
+        return [json_safe(item) for item in value]
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -645,13 +718,21 @@ def run(
     run_values: dict | None = None,
 ) -> dict:
     """Train, evaluate on validation and test, and write the run directory; returns the metrics.json content."""
+    if data_args.objective != "supervised":
+        from proteinhub import objectives
+
+        return objectives.run(model_args, data_args, loss_args, training_args, run_values)
     started = time.perf_counter()
-    repo_id = None
-    if training_args.push_to_hub_repo:
-        repo_id = hub.check_push_access(training_args.push_to_hub_repo, training_args.hub_token)
+    repo_id = check_push_access(training_args)
     set_seed(training_args.seed)
     with training_args.main_process_first(desc="loading the dataset"):
         raw = load_splits(data_args, training_args.seed)
+    missing = [name for name in ("validation", "test") if name not in raw]
+    if missing:
+        raise ValueError(
+            f"dataset {data_args.dataset_name!r} has no {' or '.join(missing)} split and its held-out fraction is 0; "
+            "a supervised run selects its model on validation and reports test: give a fraction > 0"
+        )
     task = infer_task(raw["train"], data_args)
     class_weights = resolve_class_weights(loss_args, task, raw["train"])
     model = build_model(model_args, task, class_weights, loss_args.label_smoothing)
@@ -662,13 +743,8 @@ def run(
     if training_args.metric_for_best_model == "auto":
         # resolved here because the task is known only now
         training_args.metric_for_best_model = task.default_metric
-        training_args.greater_is_better = task.default_metric not in ("mse", "mae")
-    callbacks = []
-    if training_args.early_stopping_patience is not None:
-        callbacks.append(
-            EarlyStoppingCallback(training_args.early_stopping_patience, training_args.early_stopping_threshold)
-        )
-    trainer = Trainer(
+        training_args.greater_is_better = task.default_metric not in MINIMISED
+    trainer = ProteinTrainer(
         model=model,
         args=training_args,
         train_dataset=tokenized["train"],
@@ -678,7 +754,7 @@ def run(
         ),
         processing_class=tokenizer,
         compute_metrics=build_compute_metrics(task.level, task.problem),
-        callbacks=callbacks,
+        callbacks=early_stopping_callbacks(training_args),
     )
     train_started = time.perf_counter()
     train_result = trainer.train()
@@ -688,8 +764,42 @@ def run(
     predictions = {
         split: trainer.predict(tokenized[split], metric_key_prefix=split) for split in ("validation", "test")
     }
-    metrics = {split: _split_metrics(output.metrics, split) for split, output in predictions.items()}
-    metrics["train"] = {
+    metrics = {split: split_metrics(output.metrics, split) for split, output in predictions.items()}
+    metrics["train"] = train_summary(trainer, train_result, train_seconds)
+    metrics["run"] = {
+        **run_record(trainer, model_args, data_args, raw, train_seconds, run_values),
+        "num_scored_test": _num_scored(tokenized["test"], task),
+        "task": {"level": task.level, "problem": task.problem, "class_names": list(task.class_names)},
+        "class_weights": class_weights,
+        "label_smoothing": loss_args.label_smoothing,
+    }
+    metrics["run"]["total_time_s"] = time.perf_counter() - started
+    metrics = json_safe(metrics)
+    if trainer.is_world_process_zero():
+        write_run_directory(trainer, tokenizer, task, metrics, predictions["test"], raw["train"].info)
+    finish_run(trainer, repo_id)
+    return metrics
+
+
+# run helpers, shared with the self-supervised objectives (objectives.py)
+
+
+def check_push_access(training_args: ProteinTrainingArguments) -> str | None:
+    """The Hub repository to push the run to (checked before training, so that a bad token fails at once), or None."""
+    if not training_args.push_to_hub_repo:
+        return None
+    return hub.check_push_access(training_args.push_to_hub_repo, training_args.hub_token)
+
+
+def early_stopping_callbacks(training_args: ProteinTrainingArguments) -> list:
+    if training_args.early_stopping_patience is None:
+        return []
+    return [EarlyStoppingCallback(training_args.early_stopping_patience, training_args.early_stopping_threshold)]
+
+
+def train_summary(trainer: Trainer, train_result, train_seconds: float) -> dict:
+    """The `train` block of metrics.json."""
+    return {
         "loss": train_result.training_loss,
         "runtime_s": train_seconds,
         "epochs": trainer.state.epoch,
@@ -697,23 +807,30 @@ def run(
         "best_metric": trainer.state.best_metric,
         "best_checkpoint_epoch": _best_epoch(trainer),
     }
-    metrics["run"] = {
+
+
+def run_record(
+    trainer: Trainer, model_args: ModelArguments, data_args: DataArguments, raw: dict, train_seconds: float, run_values
+) -> dict:
+    """The `run` block of metrics.json that every objective shares: data, model, optimisation, processes, versions."""
+    training_args, model = trainer.args, trainer.model
+    return {
         "dataset": data_args.dataset_name,
         "dataset_config": data_args.dataset_config_name,
+        "objective": data_args.objective,
         "split_sizes": {name: len(split) for name, split in raw.items()},
-        "num_scored_test": _num_scored(tokenized["test"], task),
-        "task": {"level": task.level, "problem": task.problem, "class_names": list(task.class_names)},
         "model": model_args.model or model_args.model_name_or_path,
         "model_type": model.config.model_type,
         "model_class": type(model).__name__,
         "num_parameters": sum(p.numel() for p in model.parameters()),
-        "class_weights": class_weights,
-        "label_smoothing": loss_args.label_smoothing,
         "metric_for_best_model": training_args.metric_for_best_model.removeprefix("eval_"),
         "global_batch_size": training_args.per_device_train_batch_size
         * training_args.world_size
         * training_args.gradient_accumulation_steps,
         "learning_rate": training_args.learning_rate,
+        "lr_decay": None
+        if training_args.lr_decay_factor is None
+        else {"factor": training_args.lr_decay_factor, "every_epochs": training_args.lr_decay_every_epochs},
         "seed": training_args.seed,
         "world_size": training_args.world_size,
         "distributed_type": str(trainer.accelerator.distributed_type),
@@ -730,20 +847,16 @@ def run(
         # a token given on the command line must not land in the run directory (nor, so, on the Hub)
         "arguments": {key: value for key, value in (run_values or {}).items() if not key.endswith("token")},
     }
-    metrics["run"]["total_time_s"] = time.perf_counter() - started
-    metrics = _json_safe(metrics)
-    if trainer.is_world_process_zero():
-        write_run_directory(trainer, tokenizer, task, metrics, predictions["test"], raw["train"].info)
-        if repo_id is not None:
-            hub.push_run(
-                training_args.output_dir,
-                repo_id,
-                private=training_args.hub_private_repo,
-                revision=training_args.hub_revision,
-                token=training_args.hub_token,
-            )
+
+
+def finish_run(trainer: Trainer, repo_id: str | None) -> None:
+    """Push the written run directory (process 0) and wait until every process is done."""
+    args = trainer.args
+    if repo_id is not None and trainer.is_world_process_zero():
+        hub.push_run(
+            args.output_dir, repo_id, private=args.hub_private_repo, revision=args.hub_revision, token=args.hub_token
+        )
     trainer.accelerator.wait_for_everyone()
-    return metrics
 
 
 def write_run_directory(trainer: Trainer, tokenizer, task: Task, metrics: dict, test_output, dataset_info) -> None:

@@ -203,22 +203,31 @@ def test_episode_sampler_routes_proteins_by_length():
 
 
 def test_tiny_pretraining_run(tmp_path):
+    from proteinhub import train
+
     fasta = tmp_path / "corpus.fasta"
     fasta.write_text("".join(f">p{i}\n{'MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ'[i:] * 3}\n" for i in range(12)))
     table = tmp_path / "go.tsv"
     table.write_text("id\tannotations\n" + "".join(f"p{i}\tGO:1,GO:{2 + i % 3}\n" for i in range(12)))
-    summary = pt.main(
+    metrics = train.main(
         [
             "--config",
             str(REPO / "configs" / "proteinbert" / "pretrain_tiny.yaml"),
-            f"fasta_files=[{fasta}]",
-            f"annotation_table={table}",
-            "min_annotation_records=4",
-            "max_steps=4",
-            f"output_dir={tmp_path / 'out'}",
+            "--data_files",
+            str(fasta),
+            "--objective_kwargs",
+            json.dumps({"annotation_table": str(table), "min_annotation_records": 4, "episodes": [[64, 8], [128, 4]]}),
+            "--validation_fraction",
+            "0",  # the annotation vector is counted on the training proteins: keep all 12
+            "--max_steps",
+            "4",
+            "--cache_dir",
+            str(tmp_path / "cache"),
+            "--output_dir",
+            str(tmp_path / "out"),
         ]
     )
-    assert summary["steps"] == 4 and math.isfinite(summary["train_loss"])
+    assert metrics["train"]["global_steps"] == 4 and math.isfinite(metrics["train"]["loss"])
     assert json.loads((tmp_path / "out" / "annotations.json").read_text()) == ["GO:1", "GO:2", "GO:3", "GO:4"]
     model = ProteinBertForPreTraining.from_pretrained(tmp_path / "out")
     assert model.config.num_annotations == 4

@@ -1,7 +1,8 @@
-"""ProteinBERT pretraining: the original's corruption, sequence-length episodes and loss, on a FASTA corpus.
+"""ProteinBERT pretraining: the original's corruption, sequence-length episodes and loss, as pieces of train.py's
+`pretraining` objective.
 
-    python -m proteinhub.modeling.proteinbert.pretraining --config configs/proteinbert/pretrain_tiny.yaml \
-        [max_steps=20 output_dir=runs/pretrain ...]
+    python train.py --config configs/proteinbert/pretrain_tiny.yaml [--max_steps 20 --output_dir runs/pretrain ...]
+    accelerate launch train.py --config configs/proteinbert/pretrain_tiny.yaml
 
 The objective (spec section 4): the model sees corrupted tokens and corrupted GO annotations and predicts the
 uncorrupted ones; loss = token cross-entropy + annotation BCE with the original's Keras normalisation
@@ -11,42 +12,39 @@ uncorrupted ones; loss = token cross-entropy + annotation BCE with the original'
   uniformly from the 26 tokens of the original vocabulary (no mask token; the draw may return the same token);
 - annotations: each true annotation is dropped with probability 0.25, each absent one switched on with probability
   1e-4, and with probability 0.5 the protein gets no annotation input at all; the target is always the full vector;
-- lengths: proteins are routed to episodes of seq_len 128 / 512 / 1024 (batch 128 / 64 / 32) with probability
-  proportional to exp(-max(r, 1/r)), r = tokens / seq_len; a batch holds proteins of one episode, cropped to a random
-  window of seq_len tokens (after framing, so a crop may lose `<cls>`/`<eos>`) and padded to seq_len; training
-  switches episode every `batches_per_episode` batches to the one with the most proteins left (the original switched
-  after 15 minutes to the episode with the most cached proteins).
+- lengths: proteins are routed to episodes of seq_len 128 / 512 / 1024 (batch 128 / 64 / 32, per process) with
+  probability proportional to exp(-max(r, 1/r)), r = tokens / seq_len; a batch holds proteins of one episode, cropped
+  to a random window of seq_len tokens (after framing, so a crop may lose `<cls>`/`<eos>`) and padded to seq_len;
+  training switches episode every `batches_per_episode` batches to the one with the most proteins left (the original
+  switched after 15 minutes to the episode with the most cached proteins). Evaluation crops and pads every protein to
+  the longest episode, so that the loss (whose denominator counts padding, as the original's) is comparable between
+  evaluations.
 
-The corpus is one or more FASTA files and, optionally, a TSV/CSV annotation table with columns `id` and
-`annotations` (GO ids separated by commas, semicolons or spaces). Annotations present in fewer than
-`min_annotation_records` proteins are dropped (100 in the original, which kept 8943); the kept ones, sorted, are the
-model's annotation vector and are written to `annotations.json` next to the model. `train.py` has no pretraining task,
-hence this entry point; it uses the same `Trainer` and writes the same kind of run folder.
+The corpus is any train.py dataset with `id` and `sequence` columns (`protein_fasta` for FASTA files) and, optionally,
+a TSV/CSV annotation table with columns `id` and `annotations` (GO ids separated by commas, semicolons or spaces),
+given in `objective_kwargs` (`PretrainingOptions`). Annotations present in fewer than `min_annotation_records`
+training proteins are dropped (100 in the original, which kept 8943); the kept ones, sorted, are the model's
+annotation vector, written to `annotations.json` next to the model (and read back from there when pretraining
+continues from `model_name_or_path`).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import re
-import sys
+import warnings
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
-from torch.utils.data import DataLoader, Dataset, Sampler
-from transformers import HfArgumentParser, Trainer, TrainingArguments
+from torch.utils.data import Dataset, Sampler
 
-from ...dataset_scripts.formats import clean_sequence, file_format, read_records
+from ...dataset_scripts.formats import file_format
 from ...tokenization.tokenization_protein import STANDARD_AMINO_ACIDS, VOCAB, ProteinTokenizer
 from ..losses import IGNORE_INDEX
-from .configuration_proteinbert import ProteinBertConfig
-from .modeling_proteinbert import ProteinBertForPreTraining
 
 # (seq_len, batch size) of the original's episodes: 16,384 / 32,768 / 32,768 tokens per batch
 ORIGINAL_EPISODES = ((128, 128), (512, 64), (1024, 32))
@@ -225,30 +223,6 @@ class ProteinBertPretrainingCollator:
         }
 
 
-class ProteinBertPretrainer(Trainer):
-    """`Trainer` whose training batches come from `EpisodeBatchSampler` (one sequence length per batch)."""
-
-    def __init__(self, *args, episodes: Sequence[tuple[int, int]], batches_per_episode: int, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.episodes, self.batches_per_episode = episodes, batches_per_episode
-
-    def get_train_dataloader(self) -> DataLoader:
-        sampler = EpisodeBatchSampler(
-            self.train_dataset.lengths,
-            self.episodes,
-            batches_per_episode=self.batches_per_episode,
-            seed=self.args.seed,
-        )
-        loader = DataLoader(
-            self.train_dataset,
-            batch_sampler=sampler,
-            collate_fn=self.data_collator,
-            num_workers=self.args.dataloader_num_workers,
-            pin_memory=self.args.dataloader_pin_memory,
-        )
-        return self.accelerator.prepare(loader)
-
-
 # corpus
 
 
@@ -268,155 +242,96 @@ def read_annotation_table(path: str | Path) -> dict[str, list[str]]:
     }
 
 
-def read_corpus(
-    fasta_files: Sequence[str | Path],
-    annotation_table: str | Path | None = None,
-    *,
-    min_annotation_records: int = 1,
-    annotation_names: Sequence[str] | None = None,
-    tokenizer: ProteinTokenizer | None = None,
-) -> PretrainingCorpus:
-    """Tokenize the proteins of `fasta_files` and index their annotations.
+@dataclass(frozen=True)
+class PretrainingOptions:
+    """The `objective_kwargs` of train.py's `pretraining` objective (defaults: the original's).
 
-    The annotation vector is `annotation_names` when given (e.g. to continue pretraining a model), otherwise the
-    sorted annotations of at least `min_annotation_records` proteins. Unknown annotations are ignored.
+    Args:
+        annotation_table: CSV/TSV with columns `id`, `annotations` (GO ids) for the corpus proteins; without it only
+            the token objective trains (the annotation loss is zero).
+        min_annotation_records: keep annotations present in at least this many training proteins (100 originally).
+        episodes: [seq_len, batch size per process] per episode (128/128, 512/64, 1024/32 originally).
+        batches_per_episode: batches before switching episode.
+        token_noise, annotation_dropout, annotation_false_positive, no_annotation_input: see `PretrainingNoise`.
     """
-    tokenizer = tokenizer or ProteinTokenizer()
-    records = read_records(fasta_files, label_key="labels")
-    sequences = [clean_sequence(record.sequence, record.where) for record in records]
-    terms = read_annotation_table(annotation_table) if annotation_table else {}
-    unknown = sorted(set(terms) - {record.id for record in records})
-    if unknown:
-        raise ValueError(
-            f"{annotation_table}: {len(unknown)} protein id(s) are not in the FASTA files, e.g. {unknown[:3]}"
+
+    annotation_table: str | None = None
+    min_annotation_records: int = 100
+    episodes: tuple[tuple[int, int], ...] = ORIGINAL_EPISODES
+    batches_per_episode: int = 100
+    token_noise: float = 0.05
+    annotation_dropout: float = 0.25
+    annotation_false_positive: float = 1e-4
+    no_annotation_input: float = 0.5
+
+    @classmethod
+    def from_mapping(cls, values: Mapping | None) -> PretrainingOptions:
+        """Options from a YAML mapping; unknown keys and malformed episodes are refused with the valid ones."""
+        values = dict(values or {})
+        known = [option.name for option in fields(cls)]
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ValueError(f"objective_kwargs {unknown} are not options of the pretraining objective; valid: {known}")
+        if "episodes" in values:
+            episodes = values["episodes"]
+            if not episodes or any(len(episode) != 2 or min(episode) < 1 for episode in episodes):
+                raise ValueError(
+                    f"episodes must be a list of [seq_len, batch size] pairs of positive ints, got {episodes}"
+                )
+            values["episodes"] = tuple((int(seq_len), int(batch)) for seq_len, batch in episodes)
+        return cls(**values)
+
+    @property
+    def noise(self) -> PretrainingNoise:
+        return PretrainingNoise(
+            self.token_noise, self.annotation_dropout, self.annotation_false_positive, self.no_annotation_input
         )
-    if annotation_names is None:
-        counts = Counter(term for record in records for term in set(terms.get(record.id, ())))
-        annotation_names = sorted(term for term, count in counts.items() if count >= min_annotation_records)
-    index = {term: position for position, term in enumerate(annotation_names)}
-    annotation_ids = [sorted({index[t] for t in terms.get(record.id, ()) if t in index}) for record in records]
-    input_ids = tokenizer(sequences)["input_ids"]
-    return PretrainingCorpus(input_ids=list(input_ids), annotation_ids=annotation_ids, annotation_names=list(index))
+
+    @property
+    def longest_episode(self) -> int:
+        return max(seq_len for seq_len, _ in self.episodes)
 
 
-# entry point
+def build_corpora(
+    splits: Mapping[str, Sequence[tuple[str, str]]],
+    tokenizer: ProteinTokenizer,
+    options: PretrainingOptions,
+    *,
+    annotation_names: Sequence[str] | None = None,
+) -> dict[str, PretrainingCorpus]:
+    """One `PretrainingCorpus` per split of `(id, sequence)` pairs: tokenized (framed, not truncated: the collator
+    crops) with the proteins' annotation indices.
 
-
-@dataclass
-class PretrainingArguments:
-    """What to pretrain on, and how (the `Trainer` options come from `TrainingArguments`)."""
-
-    fasta_files: list[str] = field(metadata={"help": "FASTA file(s) of the pretraining corpus."})
-    annotation_table: str | None = field(
-        default=None, metadata={"help": "CSV/TSV with columns id, annotations (GO ids) for the corpus proteins."}
-    )
-    min_annotation_records: int = field(
-        default=100, metadata={"help": "Keep annotations present in at least this many proteins (100 originally)."}
-    )
-    model: str = field(default="proteinbert-base", metadata={"help": "A proteinbert preset, e.g. proteinbert-base."})
-    model_name_or_path: str | None = field(
-        default=None, metadata={"help": "Continue pretraining a saved (e.g. converted) ProteinBertForPreTraining."}
-    )
-    config_overrides: dict = field(default_factory=dict, metadata={"help": "Config fields over the preset."})
-    episodes: list[list[int]] = field(
-        default_factory=lambda: [list(episode) for episode in ORIGINAL_EPISODES],
-        metadata={"help": "[seq_len, batch size] per episode (128/128, 512/64, 1024/32 originally)."},
-    )
-    batches_per_episode: int = field(default=100, metadata={"help": "Batches before switching episode (100)."})
-    token_noise: float = field(default=0.05, metadata={"help": "Token corruption probability."})
-    annotation_dropout: float = field(default=0.25, metadata={"help": "Drop probability of a true annotation."})
-    annotation_false_positive: float = field(default=1e-4, metadata={"help": "Switch-on probability of others."})
-    no_annotation_input: float = field(default=0.5, metadata={"help": "Probability of no annotation input."})
-
-
-def build_model(args: PretrainingArguments, num_annotations: int) -> ProteinBertForPreTraining:
-    """A fresh preset (with the corpus' annotation count) or a saved model, whose annotation count must match."""
-    from ..registry import presets
-
-    if args.model_name_or_path is not None:
-        model = ProteinBertForPreTraining.from_pretrained(args.model_name_or_path, **args.config_overrides)
-        if model.config.num_annotations != num_annotations:
+    The annotation vector is `annotation_names` when given (to continue pretraining a model), otherwise the sorted
+    annotations of at least `options.min_annotation_records` proteins of the `train` split. Table ids absent from
+    every split (e.g. proteins the dataset filters dropped) are ignored; a table that matches no protein is refused.
+    """
+    terms = read_annotation_table(options.annotation_table) if options.annotation_table else {}
+    if terms:
+        present = {identifier for records in splits.values() for identifier, _ in records}
+        unmatched = sorted(set(terms) - present)
+        if len(unmatched) == len(terms):
             raise ValueError(
-                f"{args.model_name_or_path} has num_annotations={model.config.num_annotations} but the corpus "
-                f"defines {num_annotations}; pass its annotation vector (annotations.json) to continue pretraining"
+                f"{options.annotation_table}: none of its {len(terms)} protein ids is in the dataset (e.g. "
+                f"{unmatched[:3]}); the `id` column must hold the FASTA ids (first word of the header)"
             )
-        return model
-    table = presets()
-    if args.model not in table or table[args.model][0].model_type != ProteinBertConfig.model_type:
-        names = sorted(name for name, (family, _) in table.items() if family.model_type == "proteinbert")
-        raise ValueError(f"unknown ProteinBERT preset {args.model!r}; choose one of {names}")
-    _, preset = table[args.model]
-    config = ProteinBertConfig(**{**preset.config, **args.config_overrides, "num_annotations": num_annotations})
-    return ProteinBertForPreTraining(config)
-
-
-def run(args: PretrainingArguments, training_args: TrainingArguments) -> dict:
-    """Pretrain and save the model, tokenizer and annotation vector into `training_args.output_dir`."""
-    names = None
-    if args.model_name_or_path is not None:
-        vocabulary = Path(args.model_name_or_path) / "annotations.json"
-        names = json.loads(vocabulary.read_text()) if vocabulary.is_file() else None
-    corpus = read_corpus(
-        args.fasta_files, args.annotation_table, min_annotation_records=args.min_annotation_records,
-        annotation_names=names,
-    )  # fmt: skip
-    # a model needs at least one annotation unit; a corpus without annotations trains the token objective only
-    num_annotations = max(len(corpus.annotation_names), 1)
-    model = build_model(args, num_annotations)
-    noise = PretrainingNoise(
-        args.token_noise, args.annotation_dropout, args.annotation_false_positive, args.no_annotation_input
-    )
-    collator = ProteinBertPretrainingCollator(num_annotations, noise=noise, seed=training_args.seed)
-    tokenizer = ProteinTokenizer(**model.config.tokenizer_kwargs)
-    trainer = ProteinBertPretrainer(
-        model=model,
-        args=training_args,
-        train_dataset=corpus,
-        data_collator=collator,
-        processing_class=tokenizer,
-        episodes=[tuple(episode) for episode in args.episodes],
-        batches_per_episode=args.batches_per_episode,
-    )
-    result = trainer.train()
-    output_dir = Path(training_args.output_dir)
-    trainer.save_model(output_dir)
-    tokenizer.save_pretrained(output_dir)
-    (output_dir / "annotations.json").write_text(json.dumps(corpus.annotation_names) + "\n")
-    summary = {
-        "proteins": len(corpus),
-        "annotations": len(corpus.annotation_names),
-        "steps": trainer.state.global_step,
-        "train_loss": result.training_loss,
-        "log_history": trainer.state.log_history,
-    }
-    (output_dir / "pretraining.json").write_text(json.dumps(summary, indent=2) + "\n")
-    return summary
-
-
-def parse_arguments(argv: Sequence[str]) -> tuple[PretrainingArguments, TrainingArguments]:
-    """`--config FILE.yaml` plus `key=value` overrides (values read as YAML) into the two argument dataclasses."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--config", required=True, help="YAML file of PretrainingArguments and TrainingArguments")
-    parser.add_argument("overrides", nargs="*", help="key=value pairs overriding the YAML file")
-    parsed = parser.parse_args(argv)
-    values = yaml.safe_load(Path(parsed.config).read_text()) or {}
-    for override in parsed.overrides:
-        key, separator, value = override.partition("=")
-        if not separator:
-            raise ValueError(f"override {override!r} is not of the form key=value")
-        values[key] = yaml.safe_load(value)
-    for key in ("learning_rate", "weight_decay", "warmup_steps", "adam_epsilon"):
-        if isinstance(values.get(key), str):  # YAML reads 1e-4 as a string
-            values[key] = float(values[key])
-    return HfArgumentParser((PretrainingArguments, TrainingArguments)).parse_dict(values)
-
-
-def main(argv: Sequence[str] | None = None) -> dict:
-    args, training_args = parse_arguments(sys.argv[1:] if argv is None else argv)
-    summary = run(args, training_args)
-    print(f"pretrained {summary['steps']} steps on {summary['proteins']} proteins, loss {summary['train_loss']:.4f}")
-    return summary
-
-
-if __name__ == "__main__":
-    main()
+        if unmatched:
+            warnings.warn(
+                f"{options.annotation_table}: {len(unmatched)} protein id(s) are not in the dataset and are ignored, "
+                f"e.g. {unmatched[:3]}",
+                stacklevel=2,
+            )
+    if annotation_names is None:
+        counts = Counter(term for identifier, _ in splits["train"] for term in set(terms.get(identifier, ())))
+        annotation_names = sorted(term for term, count in counts.items() if count >= options.min_annotation_records)
+    index = {term: position for position, term in enumerate(annotation_names)}
+    corpora = {}
+    for name, records in splits.items():
+        annotation_ids = [
+            sorted({index[term] for term in terms.get(identifier, ()) if term in index}) for identifier, _ in records
+        ]
+        input_ids = tokenizer([sequence for _, sequence in records])["input_ids"] if records else []
+        corpora[name] = PretrainingCorpus(
+            input_ids=list(input_ids), annotation_ids=annotation_ids, annotation_names=list(index)
+        )
+    return corpora
