@@ -103,6 +103,11 @@ class ProteinDatasetBuilder(datasets.GeneratorBasedBuilder):
         super().__init__(
             config_name=config_name, data_dir=data_dir, data_files=data_files, hash=hash, base_path=base_path, **kwargs
         )
+        # datasets drops config values given as None (they would keep the field's default, e.g. a length limit of
+        # 500 where None asked for none); its cache key does include them, so setting them here is enough
+        for key, value in kwargs.items():
+            if value is None and hasattr(self.config, key):
+                setattr(self.config, key, None)
 
     @classmethod
     def builder_name(cls) -> str:

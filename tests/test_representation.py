@@ -156,6 +156,9 @@ def test_protein_fasta_streams_filters_and_subsamples(tmp_path):
     assert 60 < len(first["train"]) + len(first["validation"]) < 140
     capped = load_dataset("protein_fasta", data_files=str(fasta), max_sequences=7, cache_dir=str(tmp_path / "d"))
     assert len(capped["train"]) == 7
+    # None means "no limit", also in the same cache as the default (datasets alone would drop the None)
+    unlimited = load_dataset("protein_fasta", data_files=str(fasta), max_length=None, cache_dir=str(tmp_path / "cache"))
+    assert "too_long" in unlimited["train"]["id"] and len(unlimited["train"]) == 202
 
 
 def test_stability_and_scop_builders_read_the_real_files(tmp_path):
