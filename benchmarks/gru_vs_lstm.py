@@ -13,7 +13,7 @@ Two measurements on real data (FLIP/NetSurfP-2.0), the CPU-sized BiGRU/CNN and B
 Writes `runs/secondary_structure/gru_vs_lstm.json` (read by `scripts/reproduce_secondary_structure.py` for the
 results page) and `docs/results/secondary_structure_gru_vs_lstm.png`.
 
-    OMP_NUM_THREADS=1 /work/cpu_slot.sh python benchmarks/gru_vs_lstm.py          # ~20 CPU minutes
+    OMP_NUM_THREADS=1 python benchmarks/gru_vs_lstm.py          # ~20 CPU minutes
     python benchmarks/gru_vs_lstm.py --train-proteins 40 --epochs 2 --seeds 0 --out /tmp/bench   # smoke test
 """
 

@@ -21,7 +21,7 @@ Rows (state which data trained what):
 | `deeploc_membrane` | the same file, proteins flagged M or S (1,021) | DeepLoc test, M or S (1,746) |
 | `multiloc_deeploc` | MultiLoc minus proteins in any DeepLoc file, + the validation file | DeepLoc test, setHARD |
 
-    OMP_NUM_THREADS=1 /work/cpu_slot.sh python scripts/reproduce_localization.py      # all rows, ~1 h on a CPU
+    OMP_NUM_THREADS=1 python scripts/reproduce_localization.py      # all rows, ~1 h on a CPU
     python scripts/reproduce_localization.py --rows multiloc deeploc                   # a subset
     python scripts/reproduce_localization.py --page-only                               # rebuild the page
     python scripts/reproduce_localization.py --tiny --runs-dir /tmp/tiny               # CI smoke test (seconds)

@@ -15,9 +15,9 @@ Runs (each from its config in configs/proteinbert/, through `train.py`):
   the count regression and after the residue-level fine-tuning (the seed's figures), as a PNG.
 
 Each finished step leaves `<runs-dir>/results/<name>.json` and is skipped when run again, so the script resumes;
-`--page-only` rebuilds the page from what has finished. Long: run it through the CPU queue,
+`--page-only` rebuilds the page from what has finished. Long: run it in the background,
 
-    nohup /work/cpu_slot.sh .venv/bin/python scripts/reproduce_proteinbert.py > runs/proteinbert.log 2>&1 &
+    nohup .venv/bin/python scripts/reproduce_proteinbert.py > runs/proteinbert.log 2>&1 &
     python scripts/reproduce_proteinbert.py --only ptm_s_palmitoylation_weighted floor_s_palmitoylation
     python scripts/reproduce_proteinbert.py --page-only
     python scripts/reproduce_proteinbert.py --tiny --runs-dir /tmp/tiny       # CI smoke test (< 1 min)

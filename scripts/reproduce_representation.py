@@ -15,7 +15,7 @@ Per row: next-token perplexity / top-1 accuracy on CB513 (language models), reco
 the stability linear probe (ridge on frozen mean representations, alpha by validation Spearman, Spearman rho on
 test) and the SCOP class separation (logistic regression and 5-NN test accuracy, silhouette of the test
 representations, a t-SNE PNG). Each step subsamples as the config says (seeded), so that every row fits in about
-15 CPU minutes on one thread.
+25 CPU minutes on one thread.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ also decoded fully autoregressively (block size 1) and, as an oracle, teacher-fo
 to `<runs-dir>/results/<run>.json`; runs with a JSON are skipped, so the script resumes where it stopped, and
 `--page-only` rebuilds the page from the finished runs (and from `benchmarks/gru_vs_lstm.py`'s JSON if present).
 
-    OMP_NUM_THREADS=1 /work/cpu_slot.sh python scripts/reproduce_secondary_structure.py          # all runs
+    OMP_NUM_THREADS=1 python scripts/reproduce_secondary_structure.py          # all runs
     python scripts/reproduce_secondary_structure.py --only bigru-cnn-cpu                        # one run
     python scripts/reproduce_secondary_structure.py --page-only                                 # rebuild the page
     python scripts/reproduce_secondary_structure.py --tiny --runs-dir /tmp/ss-tiny              # CI smoke test
@@ -423,7 +423,7 @@ def write_page(runs_dir: Path) -> Path:
         "all scored residues; the per-protein mean Q3 is reported separately. TAPE's validation set is not used for "
         "testing: 1,571 of its 2,170 proteins are in FLIP's training split.",
         "",
-        "    OMP_NUM_THREADS=1 /work/cpu_slot.sh python scripts/reproduce_secondary_structure.py",
+        "    OMP_NUM_THREADS=1 python scripts/reproduce_secondary_structure.py",
         "",
         "Configs: `configs/secondary_structure/<run>.yaml` (train.py format; the paper-size Table 1 recipes are in "
         "the same folder).",

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.skipif(
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 CB513 = DATA / "secondary_structure_tape_cb513" / "secondary_structure.test.csv"
-UNIGRAM_PERPLEXITY = 18.199  # /work/shared/docs/baselines.md section 6: FLIP-train unigram on CB513, 20 letters
+UNIGRAM_PERPLEXITY = 18.199  # ../shared/docs/baselines.md section 6: FLIP-train unigram on CB513, 20 letters
 STANDARD = "ACDEFGHIKLMNPQRSTVWY"
 
 
