@@ -338,6 +338,16 @@ def write_page(results: dict[str, dict], settings: dict, path: Path, command: st
         f"Seed 004's LSTMs: next-token accuracy {SEED_RESULTS['lstm_accuracy']}, test loss "
         f"{SEED_RESULTS['lstm_loss']} (on its own UniRef50 sample, not CB513).",
         "",
+    ]
+    lines += [
+        f"- `{name}` on the held-out part of its own training corpus (the seed's setting): perplexity "
+        f"{r['validation_perplexity']:.2f}, top-1 accuracy {100 * r['validation_accuracy']:.2f} %, loss "
+        f"{r['validation_loss_all_tokens']:.3f} ({r['validation_residues']:,} residues)."
+        for name, r in results.items()
+        if "validation_perplexity" in r
+    ]
+    lines += [
+        "",
         "## Frozen representations: stability probe and SCOP separation",
         "",
         "| row | stability Spearman ρ (test) | SCOP LR acc | SCOP 5-NN acc | SCOP silhouette | n stab. train/test | "
