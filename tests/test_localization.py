@@ -26,7 +26,7 @@ from proteinhub.modeling.layers import one_hot_residues
 from proteinhub.modeling.localization import LocalizationConfig, LocalizationForSequenceClassification, kept_positions
 from proteinhub.modeling.localization.bucketing import LengthBucketedSampler, length_buckets
 from proteinhub.tokenization import ProteinTokenizer
-from torch.nn.utils.rnn import pack_padded_sequence
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 datasets.disable_progress_bars()
 
@@ -136,9 +136,11 @@ def test_proteins_shorter_than_the_receptive_field(input_encoding):
     assert (model.get_input_embeddings() is None) == (input_encoding == "one_hot")
 
 
-def test_final_states_equal_a_packed_bidirectional_lstm():
-    """The two LSTMs read the residues only: the same final states as nn.LSTM(bidirectional) on a packed batch."""
-    model = tiny_model(max_residues=None)
+@pytest.mark.parametrize("pooling", ["final", "final_max"])
+def test_final_states_equal_a_packed_bidirectional_lstm(pooling):
+    """The two LSTMs read the residues only: the same final states (and, with "final_max", the same maxima over the
+    residues) as nn.LSTM(bidirectional) on a packed batch."""
+    model = tiny_model(max_residues=None, pooling=pooling)
     captured = {}
 
     def capture(name: str, value: torch.Tensor) -> None:  # a hook that returns None leaves the output alone
@@ -160,8 +162,12 @@ def test_final_states_equal_a_packed_bidirectional_lstm():
         packed = pack_padded_sequence(
             torch.relu(captured["conv_merge"]).transpose(1, 2), lengths, batch_first=True, enforce_sorted=False
         )
-        _, (final, _) = reference(packed)
-    torch.testing.assert_close(captured["protein"], torch.cat([final[0], final[1]], -1), atol=1e-6, rtol=0)
+        outputs, (final, _) = reference(packed)
+    expected = torch.cat([final[0], final[1]], -1)
+    if pooling == "final_max":
+        outputs, _ = pad_packed_sequence(outputs, batch_first=True, padding_value=float("-inf"))
+        expected = torch.cat([expected, outputs.amax(1)], -1)
+    torch.testing.assert_close(captured["protein"], expected, atol=1e-6, rtol=0)
 
 
 @pytest.mark.parametrize(
@@ -182,6 +188,7 @@ def test_bad_attention_masks_are_refused(attention_mask, message):
     [
         ({"truncation": "middle"}, "truncation must be one of"),
         ({"input_encoding": "blosum"}, "input_encoding must be one of"),
+        ({"pooling": "mean"}, "pooling must be one of"),
         ({"max_residues": 0}, "max_residues must be a positive"),
         ({"num_filters": 0}, "num_filters must be at least 1"),
     ],
@@ -370,7 +377,7 @@ def test_reproduction_script_tiny(tmp_path):
         assert sum(map(sum, test["confusion_matrix"])) == test["num_proteins"] == 48
     assert record["history"] and "validation_loss" in record["history"][0]
     text = page.read_text()
-    assert "Rows finished: 1 of 6" in text and "setHARD (490)" in text
+    assert f"Rows finished: 1 of {len(script.ROWS)}" in text and "setHARD (490)" in text
     for figure in ("deeploc_learning_curves.png", "deeploc_confusion_matrix_test_hard.png"):
         assert (page.parent / "localization" / figure).stat().st_size > 10_000
         assert f"localization/{figure}" in text

@@ -7,6 +7,7 @@ from ..configuration_utils import ProteinConfig
 
 TRUNCATION_MODES = ("head_tail", "head", "tail")
 INPUT_ENCODINGS = ("one_hot", "embedding")
+POOLING_MODES = ("final", "final_max")
 
 
 class LocalizationConfig(ProteinConfig):
@@ -28,6 +29,11 @@ class LocalizationConfig(ProteinConfig):
         lstm_hidden_size: units per direction of the bidirectional LSTM; the final states of both directions,
             concatenated, represent the protein. Seed: 15.
         dense_size: units of the dense ReLU layer after the LSTM. Seed: 30 (= 2 x 15).
+        pooling: how the BiLSTM outputs become one protein vector. "final" (default, the seed's): the final state of
+            each direction, concatenated (2H). "final_max" (not in the seed): those plus the maximum of each
+            direction's outputs over the protein's residues (4H), so that a short motif anywhere in a long protein
+            (a transmembrane helix, a signal in the middle) reaches the classifier without having to survive up to
+            1,000 recurrent steps.
         dropout: dropout between the dense layer and the output layer. Seed: 0.5.
         max_residues: longest input, in tokens, the network reads; longer proteins are cut by the model itself, with
             a warning, so that every entry point (Trainer, pipeline, raw calls) cuts the same way. `None`: no cut.
@@ -51,6 +57,7 @@ class LocalizationConfig(ProteinConfig):
         num_filters: int = 10,
         lstm_hidden_size: int = 15,
         dense_size: int = 30,
+        pooling: str = "final",
         dropout: float = 0.5,
         max_residues: int | None = 1000,
         truncation: str = "head_tail",
@@ -58,6 +65,8 @@ class LocalizationConfig(ProteinConfig):
     ):
         if input_encoding not in INPUT_ENCODINGS:
             raise ValueError(f"input_encoding must be one of {INPUT_ENCODINGS}, got {input_encoding!r}")
+        if pooling not in POOLING_MODES:
+            raise ValueError(f"pooling must be one of {POOLING_MODES}, got {pooling!r}")
         if truncation not in TRUNCATION_MODES:
             raise ValueError(f"truncation must be one of {TRUNCATION_MODES}, got {truncation!r}")
         if max_residues is not None and max_residues < 1:
@@ -75,6 +84,7 @@ class LocalizationConfig(ProteinConfig):
         self.num_filters = num_filters
         self.lstm_hidden_size = lstm_hidden_size
         self.dense_size = dense_size
+        self.pooling = pooling
         self.dropout = dropout
         self.max_residues = max_residues
         self.truncation = truncation

@@ -5,6 +5,7 @@
         -> conv k3, 2F filters, ReLU
         -> LSTM forward over the residues || LSTM backward over the residues (H units each); the final state of
            each, concatenated: (batch, 2H)
+           (`pooling="final_max"` adds the maximum of each direction's outputs over the residues: (batch, 4H))
         -> dense D + ReLU -> dropout -> dense to num_labels (softmax in the loss)
 
 As in the seed (two Lasagne `LSTMLayer`s, one with `backwards=True`, both masked, `only_return_final=True`), the two
@@ -106,7 +107,8 @@ class LocalizationForSequenceClassification(LocalizationPreTrainedModel):
         self.conv_merge = nn.Conv1d(2 * filters, 2 * filters, kernel_size=3, padding=1)
         self.lstm_forward = nn.LSTM(2 * filters, config.lstm_hidden_size, batch_first=True)
         self.lstm_backward = nn.LSTM(2 * filters, config.lstm_hidden_size, batch_first=True)
-        self.dense = nn.Linear(2 * config.lstm_hidden_size, config.dense_size)
+        pooled = {"final": 2, "final_max": 4}[config.pooling] * config.lstm_hidden_size
+        self.dense = nn.Linear(pooled, config.dense_size)
         self.dropout = nn.Dropout(config.dropout)
         self.classifier = nn.Linear(config.dense_size, config.num_labels)
         self.post_init()
@@ -178,6 +180,11 @@ class LocalizationForSequenceClassification(LocalizationPreTrainedModel):
         forward_states, _ = self.lstm_forward(features)  # (batch, width, H)
         backward_states, _ = self.lstm_backward(reversed_features)
         protein = torch.cat([forward_states.gather(1, last), backward_states.gather(1, last)], dim=-1).squeeze(1)
+        if self.config.pooling == "final_max":
+            # both directions hold a protein's residues in their first `length` positions
+            padded = (column >= lengths.unsqueeze(1)).unsqueeze(-1)  # (batch, width, 1)
+            states = torch.cat([forward_states, backward_states], dim=-1).masked_fill(padded, float("-inf"))
+            protein = torch.cat([protein, states.amax(1)], dim=-1)
         logits = self.classifier(self.dropout(torch.relu(self.dense(protein))))  # (batch, num_labels)
 
         loss = None
