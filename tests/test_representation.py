@@ -179,12 +179,25 @@ def test_stability_and_scop_builders_read_the_real_files(tmp_path):
 def test_reproduction_script_tiny(tmp_path):
     """The CI version of scripts/reproduce_representation.py: every row, the results page and its PNGs."""
     script = REPO / "scripts" / "reproduce_representation.py"
-    command = [sys.executable, str(script), "--tiny", "--out-dir", str(tmp_path), "--rows", "lstm-lm,cnn-autoencoder"]
+    command = [
+        sys.executable,
+        str(script),
+        "--tiny",
+        "--out-dir",
+        str(tmp_path),
+        "--rows",
+        "floor,lstm-lm,cnn-autoencoder",
+    ]
     process = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=REPO)
     assert process.returncode == 0, process.stderr[-3000:]
-    for row in ("lstm-lm", "cnn-autoencoder"):
+    floor = json.loads((tmp_path / "floor.json").read_text())
+    # a unigram over 20 residues: worse than 20 equally likely letters is impossible for frequencies fit on real data
+    assert 14 < floor["cb513_perplexity"] < 20 and 14 < floor["validation_perplexity"] < 20
+    assert 0.05 < floor["cb513_accuracy"] < 0.15
+    for row in ("floor", "lstm-lm", "cnn-autoencoder"):
         result = json.loads((tmp_path / f"{row}.json").read_text())
         assert -1 <= result["stability_spearman_test"] <= 1 and 0 <= result["scop_knn_accuracy"] <= 1
         assert (tmp_path / result["tsne_png"]).stat().st_size > 1000
     page = (tmp_path / "representation.md").read_text()
     assert "| lstm-lm |" in page and "reconstruction accuracy" in page
+    assert "floor: unigram fit on the stand-in corpus" in page and "Below the composition floor" in page
