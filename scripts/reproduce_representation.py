@@ -425,6 +425,29 @@ def write_page(results: dict[str, dict], settings: dict, path: Path, command: st
             + (", ".join(f"`{name}`" for name in below) if below else "none")
             + ".",
         ]
+        autoencoders = [name for name in below if models[name]["kind"] == "autoencoder"]
+        if autoencoders:
+            lines += [
+                "",
+                "The CNN autoencoder is below this floor as the seed's was (its ρ 0.35 against 0.49 for ridge on "
+                "composition + dipeptides): it reproduces the seed's reconstruction accuracy, not a useful stability "
+                "representation. Its z is a fixed 2 x 50 or 4 x 100 summary of a protein padded to 500 positions, so "
+                "a stability protein (about 43 residues) fills about the first 9 % of z and the rest encodes padding; "
+                "the recurrent models' masked mean over the residues has no such dilution.",
+            ]
+        recurrent = [name for name in below if models[name]["kind"] != "autoencoder"]
+        if recurrent:
+            lines += [
+                "",
+                "Recurrent rows below the floor on one split only ("
+                + ", ".join(
+                    f"`{name}`: test ρ {models[name]['stability_spearman_test']:.3f}, validation ρ "
+                    f"{models[name]['stability_spearman_valid']:.3f} against the floor's "
+                    f"{floor['stability_spearman_valid']:.3f}"
+                    for name in recurrent
+                )
+                + ") show the test split's swing described above.",
+            ]
     lines += [
         "",
         f"Paper / seed comparison: seed 004's best LSTM probe ρ = {SEED_RESULTS['lstm_rho_best']}; its CNN autoencoder "
