@@ -410,9 +410,10 @@ def logistic_floor(train_x, train_y, tests: dict[str, tuple], columns: slice) ->
     return result
 
 
-def measure_floors(cache_dir: str | None) -> dict:
+def measure_floors(runs_dir: Path, cache_dir: str | None) -> dict:
     """LR floors on the splits of this page: MultiLoc (train + validation -> test), DeepLoc val -> test / setHARD,
-    and membrane vs soluble (val -> test)."""
+    membrane vs soluble (val -> test), and MultiLoc + DeepLoc val (the `multiloc_deeploc` rows' training file) ->
+    DeepLoc test / setHARD."""
     from proteinhub import load_dataset
     from proteinhub.baselines import composition_features
 
@@ -426,19 +427,25 @@ def measure_floors(cache_dir: str | None) -> dict:
         "comp": logistic_floor(x, y, {"test": test}, slice(0, 20)),
         "comp+dipep": logistic_floor(x, y, {"test": test}, slice(0, 420)),
     }
-    for config in ("deeploc", "deeploc_membrane"):
-        files = {"train": "deeploc_our_val_set.fasta", "test": "deeploc_test_set.fasta"}
+    derived = runs_dir / DERIVED_TRAIN
+    write_multiloc_deeploc_train(derived)
+    for task, config, train_file in (
+        ("deeploc", "deeploc", DEEPLOC_DIR / "deeploc_our_val_set.fasta"),
+        ("deeploc_membrane", "deeploc_membrane", DEEPLOC_DIR / "deeploc_our_val_set.fasta"),
+        ("multiloc_deeploc", "deeploc", derived),
+    ):
+        files = {"train": train_file, "test": DEEPLOC_DIR / "deeploc_test_set.fasta"}
         if config == "deeploc":
-            files["test_hard"] = "setHARD.fasta"
+            files["test_hard"] = DEEPLOC_DIR / "setHARD.fasta"
         data = load_dataset(
             "subcellular_localization",
             config,
-            data_files={split: str(DEEPLOC_DIR / name) for split, name in files.items()},
+            data_files={split: str(path) for split, path in files.items()},
             cache_dir=cache_dir,
         )
         splits = {name: (composition_features(list(d["sequence"])), np.asarray(d["label"])) for name, d in data.items()}
         train_x, train_y = splits.pop("train")
-        floors[config] = {
+        floors[task] = {
             "comp": logistic_floor(train_x, train_y, splits, slice(0, 20)),
             "comp+dipep": logistic_floor(train_x, train_y, splits, slice(0, 420)),
         }
@@ -543,10 +550,22 @@ def write_page(runs_dir: Path, page: Path, floors: dict, benchmark: dict | None,
         ("deeploc", "test_hard", "setHARD (490)", "-", "deeploc"),
         ("deeploc_max", "test", "DeepLoc test (2,768)", "78 % (DeepLoc, full training set)", "deeploc"),
         ("deeploc_max", "test_hard", "setHARD (490)", "-", "deeploc"),
-        ("multiloc_deeploc", "test", "DeepLoc test (2,768)", "78 % (DeepLoc, full training set)", "deeploc"),
-        ("multiloc_deeploc", "test_hard", "setHARD (490)", "-", "deeploc"),
-        ("multiloc_deeploc_max", "test", "DeepLoc test (2,768)", "78 % (DeepLoc, full training set)", "deeploc"),
-        ("multiloc_deeploc_max", "test_hard", "setHARD (490)", "-", "deeploc"),
+        (
+            "multiloc_deeploc",
+            "test",
+            "DeepLoc test (2,768)",
+            "78 % (DeepLoc, full training set)",
+            "multiloc_deeploc",
+        ),
+        ("multiloc_deeploc", "test_hard", "setHARD (490)", "-", "multiloc_deeploc"),
+        (
+            "multiloc_deeploc_max",
+            "test",
+            "DeepLoc test (2,768)",
+            "78 % (DeepLoc, full training set)",
+            "multiloc_deeploc",
+        ),
+        ("multiloc_deeploc_max", "test_hard", "setHARD (490)", "-", "multiloc_deeploc"),
         (
             "deeploc_membrane",
             "test",
@@ -577,9 +596,9 @@ def write_page(runs_dir: Path, page: Path, floors: dict, benchmark: dict | None,
         "",
         "Floors from `../shared/docs/baselines.md` section 3 (MultiLoc LR comp+dipep 62.42 %, DeepLoc val -> test LR "
         "comp 46.57 %) are re-measured here on the same splits as the network (StandardScaler + multinomial "
-        "logistic regression, C by 5-fold CV on the training part; MultiLoc: trained on train + validation). The "
-        "DeepLoc floors are trained on the DeepLoc validation file alone, also next to the row whose network trains "
-        "on MultiLoc + that file.",
+        "logistic regression, C by 5-fold CV on the training part; MultiLoc: trained on train + validation). Each "
+        "DeepLoc floor is trained on what its row trains on: the DeepLoc validation file alone, or MultiLoc + that "
+        "file for the `multiloc_deeploc` rows.",
         "",
     ]
     below = [
@@ -593,14 +612,13 @@ def write_page(runs_dir: Path, page: Path, floors: dict, benchmark: dict | None,
     ]
     if below:
         lines += [
-            f"Rows below their better floor: {', '.join(f'`{name}`' for name in below)}. Trained on the DeepLoc "
-            "validation file alone (1,510 proteins for 10 classes, 918 for membrane vs soluble), the seed's network "
-            "(`pooling: final`, the BiLSTM's final states) stays below logistic regression on amino-acid composition; "
-            "membrane vs soluble in particular is largely a composition signal (hydrophobic segments) that the floor "
-            "reads directly, and that a 15-unit LSTM has to carry over up to 1,000 steps to its final state. The "
-            "`_max` rows (`pooling: final_max`, ours: the final states plus the maximum of the BiLSTM outputs over "
-            "the residues, 4 x 15 numbers instead of 2 x 15) read such segments wherever they sit. The DeepLoc "
-            "training set (about 11,000 proteins) is not in `../shared/data`.",
+            f"Rows below their better floor: {', '.join(f'`{name}`' for name in below)}. With little DeepLoc "
+            "training data (the validation file: 1,510 proteins for 10 classes, 918 for membrane vs soluble), the "
+            "seed's network (`pooling: final`, the BiLSTM's final states) stays below logistic regression on "
+            "amino-acid composition; membrane vs soluble in particular is largely a composition signal (hydrophobic "
+            "segments) that the floor reads directly and that a 15-unit LSTM has to carry over up to 1,000 steps to "
+            "its final state. The `_max` rows read such segments wherever they sit. The DeepLoc training set (about "
+            "11,000 proteins) is not in `../shared/data`.",
             "",
         ]
     multiloc_rows = [
@@ -724,7 +742,7 @@ def main(argv: list[str] | None = None) -> int:
     elif floors_file.is_file():
         floors = json.loads(floors_file.read_text())
     else:
-        floors = measure_floors(args.cache_dir)
+        floors = measure_floors(runs_dir, args.cache_dir)
         floors_file.parent.mkdir(parents=True, exist_ok=True)
         floors_file.write_text(json.dumps(floors, indent=2) + "\n")
     benchmark_file = args.benchmark or runs_dir / "length_bucketing.json"
