@@ -77,6 +77,17 @@ def test_seed_preset_has_the_seed_layers():
     assert (model.config.max_residues, model.config.truncation) == (1000, "head_tail")
     assert (model.config.prepend_cls, model.config.append_eos) == (False, False)
     assert sum(p.numel() for p in model.parameters()) == 8_600
+    assert model.config.pooling == "final"
+
+
+def test_final_max_pooling_doubles_the_dense_input():
+    """`final_max` feeds 4H numbers (final states + maxima of both directions) to the dense layer; the medium-max
+    preset is the network of the best MultiLoc row on the results page (81,066 parameters)."""
+    seed = build_preset("localization-cnn-bilstm", num_labels=10, pooling="final_max")
+    assert tuple(seed.dense.weight.shape) == (30, 60)
+    medium = build_preset("localization-cnn-bilstm-medium-max", num_labels=10)
+    assert medium.config.pooling == "final_max" and tuple(medium.dense.weight.shape) == (96, 4 * 48)
+    assert sum(p.numel() for p in medium.parameters()) == 81_066
 
 
 @pytest.mark.parametrize(

@@ -31,6 +31,13 @@ register_family(
                 paper=f"{_PAPER}, widened about 3x (not in the paper)",
             ),
             Preset(
+                name="localization-cnn-bilstm-medium-max",
+                auto_class="AutoModelForSequenceClassification",
+                config={"num_filters": 32, "lstm_hidden_size": 48, "dense_size": 96, "pooling": "final_max"},
+                paper=f"{_PAPER}, widened about 3x, final states + max over the BiLSTM outputs (not in the paper; "
+                "our best MultiLoc row)",
+            ),
+            Preset(
                 name="localization-cnn-bilstm-large",
                 auto_class="AutoModelForSequenceClassification",
                 config={"num_filters": 64, "lstm_hidden_size": 128, "dense_size": 256},
