@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import yaml
+from proteinhub.baselines import STANDARD_RESIDUES as STANDARD
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
@@ -43,7 +44,6 @@ SEED_RESULTS = {
     "tape_unirep_finetuned": 0.73,
     "tape_lstm_finetuned": 0.69,
 }
-STANDARD = "ACDEFGHIKLMNPQRSTVWY"
 
 
 def _subsample(items: list, count: int | None, seed: int) -> list:
