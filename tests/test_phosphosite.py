@@ -3,6 +3,7 @@ Phospho.ELM / FASTA files, the paper's rounded accuracy, the `phosphosite-predic
 engine, `proteinhub predict`, the 48 YAML configs and the reproduction script's `--tiny` mode."""
 
 import importlib.util
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -386,3 +387,12 @@ def test_reproduction_tiny_mode(tmp_path, capsys):
     assert "Rows finished: 2 of 96" in page
     assert script.main(argv) == 0  # resumes: both rows are skipped
     assert capsys.readouterr().out.count("[skip]") == 2
+
+    assert script.main([*argv, "--ablation"]) == 0  # ResNet dropout 0.0 / 0.1 next to the presets' 0.3
+    for dropout in (0.0, 0.1):
+        config = json.loads((tmp_path / "ablation" / f"dropout_{dropout}" / "y_resnet_w15" / "config.json").read_text())
+        assert config["dropout"] == dropout and config["model_type"] == "phosphosite_resnet"
+    page = (tmp_path / "phosphosite_tiny.md").read_text()
+    table = page[page.index("## ResNet dropout") :].split("\n\n")[2].splitlines()
+    assert table[2].startswith("| L = 15 | 64.39 | ") and table[2].count("pending") == 1  # dropout 0.3: main table
+    assert table[3].count("pending") == 3  # the ablation has only L = 15 in tiny mode

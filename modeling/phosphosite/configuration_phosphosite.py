@@ -16,7 +16,9 @@ class PhosphositeConfig(ProteinConfig):
     Args:
         window_size: residues per input window, centred on the site (the paper's L: 15, 33 or 51; odd).
         num_filters: channels of the first convolution (the paper's F); later stages double it.
-        dropout: dropout after each convolution (paper: 0.1 VGG, 0.05 CNN-RNN, none in the ResNet).
+        dropout: dropout after each convolution (paper: 0.1 VGG, 0.05 CNN-RNN; it gives none for the ResNet, whose
+            default 0.3 is ours: without it the ResNet memorises the 7,280 Y training windows in two epochs, test
+            accuracy 54.0 % vs 63.0 % with 0.3 on Y, L = 33; docs/results/phosphosite.md).
         site_residues: residues this model scores at the window centre ("ST" or "Y"); pipelines refuse others.
         input_noise: amplitude of the paper's data augmentation: uniform noise in [-a, a] added to the one-hot input
             while training (paper DA: 0.1; 0 disables).
@@ -69,11 +71,14 @@ class PhosphositeVGGConfig(PhosphositeConfig):
 
 
 class PhosphositeResNetConfig(PhosphositeConfig):
-    """ResNet-like: stem conv + 6 residual blocks, stride 2 + 1x1 shortcut every two blocks. F=16: ~62k params."""
+    """ResNet-like: stem conv + 6 residual blocks, stride 2 + 1x1 shortcut every two blocks. F=16: ~62k params.
+
+    Dropout 0.3 after the first conv of each block is ours (the paper gives none); `dropout=0.0` is the paper's text.
+    """
 
     model_type = "phosphosite_resnet"
 
-    def __init__(self, *, num_filters: int = 16, dropout: float = 0.0, **kwargs):
+    def __init__(self, *, num_filters: int = 16, dropout: float = 0.3, **kwargs):
         super().__init__(num_filters=num_filters, dropout=dropout, **kwargs)
 
 
