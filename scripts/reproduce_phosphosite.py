@@ -413,6 +413,43 @@ def _ablation_lines(ablation: dict, results: dict) -> list[str]:
     return [*lines, ""]
 
 
+def plot_accuracy(results: dict, path: Path) -> Path:
+    """Test accuracy against the window for every model (random window split), next to the paper and the MLP floor."""
+    from proteinhub.plots import plt
+
+    figure, panels = plt.subplots(1, 2, figsize=(11, 4.2))
+    colours = dict(zip(MODELS, ("tab:blue", "tab:orange", "tab:green", "tab:red")))
+    for panel, group in zip(panels, GROUPS):
+        for model in MODELS:
+            for da, style in ((False, "-"), (True, "--")):
+                rows = [Row(group, model, window, da) for window in WINDOWS]
+                points = [
+                    (row.window, 100 * results[("random_window", row.name)]["test"]["accuracy"])
+                    for row in rows
+                    if ("random_window", row.name) in results
+                ]
+                if points:
+                    label = f"{MODEL_NAMES[model]}{' DA' if da else ''}"
+                    panel.plot(*zip(*points), style, marker="o", color=colours[model], label=label)
+                if not da:
+                    paper = [PAPER[(group, model, window, False)][0] for window in WINDOWS]
+                    panel.plot(WINDOWS, paper, ":", marker="s", fillstyle="none", color=colours[model], alpha=0.6)
+        floor = [100 * FLOORS[(group, "random_window", window)][1] for window in WINDOWS]
+        panel.plot(WINDOWS, floor, "k-.", linewidth=2, label="floor (MLP, one-hot)")
+        panel.plot([], [], "k:", marker="s", fillstyle="none", alpha=0.6, label="paper (Phospho.ELM), no DA")
+        panel.set_title(f"{'S/T' if group == 'ST' else 'Y'} sites, random window split, test")
+        panel.set_xlabel("window length L")
+        panel.set_ylabel("accuracy (%)")
+        panel.set_xticks(WINDOWS)
+        panel.grid(alpha=0.3)
+    panels[1].legend(fontsize=7, ncol=2, loc="lower right")
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
 def _scan_lines(benchmark: Path) -> list[str]:
     """The whole-proteome scan section, from `benchmarks/phosphosite_scan.py --json <runs-dir>/scan_benchmark.json`."""
     lines = ["## Whole-proteome scanning (`proteinhub predict`, `phosphosite-prediction` pipeline)", ""]
@@ -449,6 +486,7 @@ def _scan_lines(benchmark: Path) -> list[str]:
 def write_page(results: dict, ablation: dict, path: Path, tiny: bool, benchmark: Path) -> None:
     """docs/results/phosphosite.md from the finished rows (pending rows are marked)."""
     splits = SPLITS
+    plot = plot_accuracy(results, path.with_name(path.stem + "_accuracy.png"))
     done = len(results)
     total = len(ROWS) * len(splits)
     lines = [
@@ -476,6 +514,11 @@ def write_page(results: dict, ablation: dict, path: Path, tiny: bool, benchmark:
         f"{_best('ST', 'protein', results)} | 69.32 % / 68.54 % (MLP on one-hot) |",
         f"| Y best accuracy | 68.69 % (CNN-LSTM L = 51, DA) | {_best('Y', 'random_window', results)} | "
         f"{_best('Y', 'protein', results)} | 61.78 % / 63.14 % (MLP on one-hot) |",
+        "",
+        f"![Test accuracy per window, ours against the paper and the floor]({plot.name})",
+        "",
+        "Solid lines: ours without DA, dashed: with DA; dotted squares: the paper (no DA, another data set); "
+        "dash-dot: the MLP floor on the same windows and split.",
         "",
         "## Table 1: S/T sites",
         "",
