@@ -385,6 +385,7 @@ def test_reproduction_tiny_mode(tmp_path, capsys):
     page = (tmp_path / "phosphosite_tiny.md").read_text()
     assert "TINY SMOKE-TEST RUN" in page and "| VGG (100k) | L = 15 | 76.69 | 76.78 | pending |" in page
     assert "Rows finished: 2 of 96 (48 table rows x 2 split schemes): 2 on the random window split, 0 on" in page
+    assert "| Y | random_window | 15 | 59.45 / 0.6285 | " in page  # the floor margin of the better validation row
     assert "](phosphosite_tiny_accuracy.png)" in page and (tmp_path / "phosphosite_tiny_accuracy.png").stat().st_size
     assert script.main(argv) == 0  # resumes: both rows are skipped
     assert capsys.readouterr().out.count("[skip]") == 2
