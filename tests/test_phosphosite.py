@@ -398,3 +398,19 @@ def test_reproduction_tiny_mode(tmp_path, capsys):
     table = page[page.index("## ResNet dropout") :].split("\n\n")[2].splitlines()
     assert table[2].startswith("| L = 15 | 64.39 | ") and table[2].count("pending") == 1  # dropout 0.3: main table
     assert table[3].count("pending") == 3  # the ablation has only L = 15 in tiny mode
+
+
+def test_scan_benchmark_prints_its_ratios(tmp_path, capsys):
+    """A small run of benchmarks/phosphosite_scan.py: the ratios against both baselines, and the scan's
+    probabilities equal one-window-at-a-time inference (up to the TSV's 6-decimal rounding)."""
+    spec = importlib.util.spec_from_file_location("phosphosite_scan", REPO / "benchmarks" / "phosphosite_scan.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    summary_path = tmp_path / "scan.json"
+    argv = ["--num-proteins", "40", "--per-protein", "5", "--forward-proteins", "10", "--batch-size", "256"]
+    bench.main([*argv, "--json", str(summary_path)])
+    out = capsys.readouterr().out
+    assert "scan / forward-only limit :" in out and "scan / pipeline per protein:" in out and "peak RSS" in out
+    summary = json.loads(summary_path.read_text())
+    assert summary["proteins"] == 40 and summary["sites"] > 0
+    assert summary["max_abs_difference_vs_single_windows"] < 1e-5
