@@ -15,7 +15,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "load_dataset": "proteinhub.dataset_scripts",
     "dataset_scripts": "proteinhub.dataset_scripts",
-    "pipelines": "proteinhub.pipelines",
+    "pipelines": "proteinhub.inference.pipelines",
 }
 
 

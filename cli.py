@@ -27,7 +27,8 @@ PAPER_WIDTH = 70
 def count_parameters(name: str) -> int:
     """Parameters of a preset, counted on the meta device (no memory allocated, no weights initialised)."""
     import torch
-    from proteinhub import build_preset
+
+    from .modeling import build_preset
 
     with torch.device("meta"):
         model = build_preset(name)
@@ -36,7 +37,7 @@ def count_parameters(name: str) -> int:
 
 def preset_rows() -> list[dict]:
     """One row per preset: name, model type, Auto class, parameter count, paper parameter count, paper."""
-    from proteinhub import presets
+    from .modeling import presets
 
     return [
         {
@@ -87,18 +88,18 @@ def _presets(args: argparse.Namespace, rest: list[str]) -> int:
 
 
 def _train(args: argparse.Namespace, rest: list[str]) -> int:
-    from proteinhub import train
+    from .training import main
 
-    train.main(rest)
+    main(rest)
     return 0
 
 
 def _quickstart(args: argparse.Namespace, rest: list[str]) -> int:
-    from proteinhub import train
+    from .training import main, resolve_config_path
 
-    config = train.resolve_config_path("quickstart")
+    config = resolve_config_path("quickstart")
     print(f"proteinhub quickstart: {config} -> {args.output_dir}")
-    metrics = train.main(["--config", str(config), "--output_dir", args.output_dir, *rest])
+    metrics = main(["--config", str(config), "--output_dir", args.output_dir, *rest])
     test, run = metrics["test"], metrics["run"]
     print(
         f"\nquickstart trained and evaluated in {run['total_time_s']:.0f} s: test ROC-AUC {test['roc_auc']:.3f}, "
@@ -110,7 +111,7 @@ def _quickstart(args: argparse.Namespace, rest: list[str]) -> int:
 
 
 def _predict(args: argparse.Namespace, rest: list[str]) -> int:
-    from proteinhub import predict
+    from .inference import predict
 
     return predict.run(args)
 
@@ -144,7 +145,7 @@ def _build_parser() -> argparse.ArgumentParser:
     command.add_argument("--output_dir", default=DEFAULT_QUICKSTART_DIR, help="run directory (default: %(default)s)")
     command.set_defaults(handler=_quickstart, passes_rest=True)
 
-    from proteinhub import predict
+    from .inference import predict
 
     command = commands.add_parser(
         "predict", help="run a classification/regression model over a FASTA file: a TSV row per protein (or site)"
@@ -152,7 +153,7 @@ def _build_parser() -> argparse.ArgumentParser:
     predict.add_arguments(command)
     command.set_defaults(handler=_predict, passes_rest=False)
 
-    from proteinhub import hub
+    from . import hub
 
     command = commands.add_parser("push", help="push a run directory (weights, code, tokenizer, card) to the Hub")
     hub.add_push_arguments(command)
@@ -162,7 +163,7 @@ def _build_parser() -> argparse.ArgumentParser:
     hub.add_push_dataset_arguments(command)
     command.set_defaults(handler=lambda args, rest: hub.run_push_dataset(args), passes_rest=False)
 
-    from proteinhub import embed
+    from .inference import embed
 
     command = commands.add_parser("embed", help="per-protein (and per-residue) embeddings of a FASTA file")
     embed.add_arguments(command)

@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from proteinhub import build_preset, load_dataset
-from proteinhub.modeling.localization.bucketing import LengthBucketedSampler
 from proteinhub.tokenization import ProteinTokenizer
-from proteinhub.train import ProteinDataCollator
+from proteinhub.training import ProteinDataCollator
+from proteinhub.training.batching import LengthBucketedSampler
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
 DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "localization_multiloc"

@@ -5,8 +5,8 @@ Input: `--num-proteins` (default 20,000, about a human proteome) sequences drawn
 real protein of `../shared/data` (PhosphoLingo S/T and Y files with the site marks removed, DeepLoc, MultiLoc), so
 lengths and S/T content are real. Model: `phosphosite-vgg-w33` with random weights (speed does not depend on them).
 
-- scan: `python -m proteinhub.predict --fasta ... --out ...` in a subprocess (the `proteinhub predict` code), its own
-  scan time (after imports and model loading) and its peak RSS;
+- scan: `python -m proteinhub.inference.predict --fasta ... --out ...` in a subprocess (the `proteinhub predict`
+  code), its own scan time (after imports and model loading) and its peak RSS;
 - (a) `pipe(sequence)` for each of the first `--per-protein` proteins;
 - (b) `model(input_ids=...)` on the windows of the first `--forward-proteins` proteins, cut beforehand, in batches of
   `--batch-size`, best of two passes.
@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import proteinhub
 import torch
-from proteinhub.pipelines import PhosphositeScanner, read_fasta
+from proteinhub.inference.pipelines import PhosphositeScanner, read_fasta
 from transformers import pipeline
 
 REPO = Path(__file__).resolve().parents[1]
@@ -78,7 +78,7 @@ def save_random_model(folder: Path) -> torch.nn.Module:
 
 def time_scan(model_dir: Path, fasta: Path, out: Path, batch_size: int, threads: int) -> dict:
     """Run `proteinhub predict` in a subprocess; its scan time (printed by it), wall time and peak RSS."""
-    command = [sys.executable, "-m", "proteinhub.predict", "--model", str(model_dir), "--fasta", str(fasta)]
+    command = [sys.executable, "-m", "proteinhub.inference.predict", "--model", str(model_dir), "--fasta", str(fasta)]
     command += ["--out", str(out), "--batch-size", str(batch_size), "--threads", str(threads), "--no-progress"]
     started = time.perf_counter()
     finished = subprocess.run(command, capture_output=True, text=True, check=True)

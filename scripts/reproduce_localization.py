@@ -219,8 +219,8 @@ def per_class(matrix: np.ndarray, class_names: list[str]) -> dict[str, dict[str,
 
 def evaluate(model, tokenizer, dataset, class_names: list[str], png: Path, title: str) -> dict:
     """Metrics, per-class precision/recall, confusion matrix (+ its PNG) of `model` on a labelled dataset."""
-    from proteinhub import plots
-    from proteinhub.metrics import classification_confusion_matrix, classification_metrics
+    from proteinhub.evaluation.metrics import classification_confusion_matrix, classification_metrics
+    from proteinhub.training import plots
 
     labels = np.asarray(dataset["label"])
     logits = predict_logits(model, tokenizer, list(dataset["sequence"]))
@@ -296,20 +296,20 @@ def length_bucketed_training():
     """train.py with the seed's batches: its module-level `Trainer` replaced by `LengthBucketedTrainer` meanwhile.
 
     Until train.py has an option for it (see the localization results page), this is the hook."""
-    from proteinhub import train
-    from proteinhub.modeling.localization.bucketing import LengthBucketedTrainer
+    from proteinhub import training
+    from proteinhub.training.batching import LengthBucketedTrainer
 
-    saved = train.Trainer
-    train.Trainer = LengthBucketedTrainer
+    saved = training.Trainer
+    training.Trainer = LengthBucketedTrainer
     try:
         yield
     finally:
-        train.Trainer = saved
+        training.Trainer = saved
 
 
 def run_row(row: Row, runs_dir: Path, tiny: bool, cache_dir: str | None) -> dict:
     """Train and evaluate one row; returns its result record (also written to `<runs_dir>/results/<row>.json`)."""
-    from proteinhub import train
+    from proteinhub import training
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     derived = None
@@ -327,10 +327,10 @@ def run_row(row: Row, runs_dir: Path, tiny: bool, cache_dir: str | None) -> dict
         arguments += ["--cache_dir", cache_dir]
     if tiny:
         arguments += TINY_ARGUMENTS
-    model_args, data_args, loss_args, training_args, values = train.parse_arguments(arguments)
+    model_args, data_args, loss_args, training_args, values = training.parse_arguments(arguments)
     started = time.perf_counter()
     with length_bucketed_training():
-        metrics = train.run(model_args, data_args, loss_args, training_args, values)
+        metrics = training.run(model_args, data_args, loss_args, training_args, values)
     seconds = time.perf_counter() - started
 
     model = AutoModelForSequenceClassification.from_pretrained(output_dir)
@@ -342,7 +342,7 @@ def run_row(row: Row, runs_dir: Path, tiny: bool, cache_dir: str | None) -> dict
     tests = {"test": None, **row.extra_tests}
     for split, file_name in tests.items():
         if file_name is None:
-            dataset = train.load_splits(data_args, training_args.seed)["test"]
+            dataset = training.load_splits(data_args, training_args.seed)["test"]
         else:
             dataset = load_split(split, file_name, data_args.dataset_config_name, cache_dir)
             if tiny:
@@ -414,8 +414,8 @@ def measure_floors(runs_dir: Path, cache_dir: str | None) -> dict:
     """LR floors on the splits of this page: MultiLoc (train + validation -> test), DeepLoc val -> test / setHARD,
     membrane vs soluble (val -> test), and MultiLoc + DeepLoc val (the `multiloc_deeploc` rows' training file) ->
     DeepLoc test / setHARD."""
+    from floors import composition_features
     from proteinhub import load_dataset
-    from proteinhub.baselines import composition_features
 
     floors = {}
     multiloc = load_dataset("subcellular_localization", "multiloc", data_dir=MULTILOC_DIR, cache_dir=cache_dir)
@@ -466,7 +466,7 @@ def _num(value: float | None) -> str:
 def write_page(runs_dir: Path, page: Path, floors: dict, benchmark: dict | None, figures_dir: Path) -> str:
     """docs/results/localization.md from the finished rows, with their figures drawn again (from the numbers in the
     row records) into `figures_dir`."""
-    from proteinhub import plots
+    from proteinhub.training import plots
 
     results = {
         name: json.loads((runs_dir / "results" / f"{name}.json").read_text())

@@ -211,8 +211,8 @@ def evaluate(model_dir: Path, split) -> dict[str, float]:
     """Accuracy, F1, ROC-AUC, MCC of the saved model on a `phosphosite` split (the same engine as the pipeline)."""
     import numpy as np
     from proteinhub import ProteinTokenizer
-    from proteinhub.phosphosite_metrics import site_metrics
-    from proteinhub.pipelines import PhosphositeScanner
+    from proteinhub.evaluation.metrics import site_metrics
+    from proteinhub.inference.pipelines import PhosphositeScanner
     from transformers import AutoModelForSequenceClassification
 
     model = AutoModelForSequenceClassification.from_pretrained(model_dir)
@@ -228,7 +228,7 @@ def run_row(row: Row, split: str, args: argparse.Namespace, dropout: float | Non
     `dropout` replaces the preset's dropout (the ResNet ablation); its runs and results go under `ablation/`.
     """
     import proteinhub
-    from proteinhub import train
+    from proteinhub import training
 
     output_dir = args.runs_dir / split / row.name if dropout is None else ablation_path(args.runs_dir, row, dropout)
     argv = [
@@ -250,7 +250,7 @@ def run_row(row: Row, split: str, args: argparse.Namespace, dropout: float | Non
     if args.tiny:
         argv += ["--num_train_epochs", "1", "--max_train_samples", "256", "--max_eval_samples", "128"]
     started = time.time()
-    metrics = train.main(argv)
+    metrics = training.main(argv)
     dataset = proteinhub.load_dataset(
         "phosphosite",
         f"{row.group}_w{row.window}",
@@ -444,7 +444,7 @@ def _ablation_lines(ablation: dict, results: dict) -> list[str]:
 
 def plot_accuracy(results: dict, path: Path) -> Path:
     """Test accuracy against the window for every model (random window split), next to the paper and the MLP floor."""
-    from proteinhub.plots import plt
+    from proteinhub.training.plots import plt
 
     figure, panels = plt.subplots(1, 2, figsize=(11, 4.2))
     colours = dict(zip(MODELS, ("tab:blue", "tab:orange", "tab:green", "tab:red")))

@@ -65,12 +65,6 @@ TINY_OVERRIDES = [
 ]  # fmt: skip
 
 
-def _train_module():
-    from proteinhub import train
-
-    return train
-
-
 # scoring
 
 
@@ -141,16 +135,16 @@ def score(validation: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.
 def run_training(name: str, runs_dir: Path, tiny: bool) -> dict:
     """Train one config with train.py, then re-score it at full length; returns the result record."""
     import proteinhub
+    from proteinhub import training
     from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
 
-    train = _train_module()
     output_dir = runs_dir / name
     argv = ["--config", str(CONFIG_DIR / f"{name}.yaml"), "--output_dir", str(output_dir)]
     if tiny:
         argv += TINY_OVERRIDES
-    model_args, data_args, loss_args, training_args, values = train.parse_arguments(argv)
+    model_args, data_args, loss_args, training_args, values = training.parse_arguments(argv)
     started = time.perf_counter()
-    metrics = train.run(model_args, data_args, loss_args, training_args, values)
+    metrics = training.run(model_args, data_args, loss_args, training_args, values)
     record = {
         "name": name,
         "config": f"configs/proteinbert/{name}.yaml",
@@ -169,7 +163,7 @@ def run_training(name: str, runs_dir: Path, tiny: bool) -> dict:
         return record
     model = AutoModelForTokenClassification.from_pretrained(output_dir).eval()
     tokenizer = proteinhub.ProteinTokenizer(**model.config.tokenizer_kwargs)
-    splits = train.load_splits(data_args, training_args.seed)  # the run's own validation hold-out
+    splits = training.load_splits(data_args, training_args.seed)  # the run's own validation hold-out
     record["test"] = score(
         predict_residues(model, tokenizer, splits["validation"]), predict_residues(model, tokenizer, splits["test"])
     )
@@ -201,16 +195,16 @@ def one_hot_windows(split, half: int) -> tuple[np.ndarray, np.ndarray]:
 
 def run_floor(name: str, runs_dir: Path, tiny: bool) -> dict:
     """Logistic regression on one-hot windows of the candidate residues (C chosen on validation PR-AUC)."""
+    from proteinhub import training
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import average_precision_score
 
-    train = _train_module()
     ptm = name.removeprefix("floor_")
     argv = ["--config", str(CONFIG_DIR / f"ptm_{ptm}_weighted.yaml"), "--output_dir", str(runs_dir / name)]
     if tiny:
         argv += TINY_OVERRIDES
-    _, data_args, _, training_args, _ = train.parse_arguments(argv)
-    splits = train.load_splits(data_args, training_args.seed)
+    _, data_args, _, training_args, _ = training.parse_arguments(argv)
+    splits = training.load_splits(data_args, training_args.seed)
     data = {split: one_hot_windows(splits[split], WINDOW_HALF) for split in ("train", "validation", "test")}
     best = None
     for c in (0.01, 0.1, 1.0):
@@ -267,11 +261,11 @@ def run_pca(runs_dir: Path, tiny: bool, figure: Path) -> dict:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import proteinhub
+    from proteinhub import training
     from proteinhub.modeling.proteinbert import ProteinBertModel
     from sklearn.decomposition import PCA
     from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
 
-    train = _train_module()
     residue_run, count_run = runs_dir / "ptm_n6_acetyllysine_weighted", runs_dir / COUNT_RUN
     tuned = AutoModelForTokenClassification.from_pretrained(residue_run).eval()
     counted = AutoModelForSequenceClassification.from_pretrained(count_run).eval()
@@ -280,8 +274,8 @@ def run_pca(runs_dir: Path, tiny: bool, figure: Path) -> dict:
     argv = ["--config", str(CONFIG_DIR / "ptm_n6_acetyllysine_unweighted.yaml"), "--output_dir", str(residue_run)]
     if tiny:
         argv += TINY_OVERRIDES
-    _, data_args, _, training_args, _ = train.parse_arguments(argv)
-    test = train.load_splits(data_args, training_args.seed)["test"]
+    _, data_args, _, training_args, _ = training.parse_arguments(argv)
+    test = training.load_splits(data_args, training_args.seed)["test"]
     tokenizer = proteinhub.ProteinTokenizer()
     panels = [
         ("random initialisation", initial),

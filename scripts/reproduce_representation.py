@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import yaml
-from proteinhub.baselines import STANDARD_RESIDUES as STANDARD
+from floors import STANDARD_RESIDUES as STANDARD
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
@@ -275,7 +275,7 @@ def scop_separation(embed, settings: dict, seed: int, png: Path, title: str) -> 
 
 
 def run_row(name: str, settings: dict, out_dir: Path, png_dir: Path, tiny: bool) -> dict | None:
-    from proteinhub.embed import embed_sequences
+    from proteinhub.inference.embed import embed_sequences
     from proteinhub.modeling import build_preset
     from proteinhub.tokenization import ProteinTokenizer
     from transformers import AutoModel, AutoModelForCausalLM
@@ -287,7 +287,7 @@ def run_row(name: str, settings: dict, out_dir: Path, png_dir: Path, tiny: bool)
     start = time.time()
     probe_settings = {**settings.get("probe", {}), **row.get("probe", {})}
     if row["kind"] == "floor":
-        from proteinhub.baselines import composition_features
+        from floors import composition_features
 
         train, valid = _corpus(settings, tiny)
         result.update({f"cb513_{k}": v for k, v in unigram_metrics(train, _cb513(settings, row, seed)).items()})

@@ -200,7 +200,7 @@ def evaluate(model, split, **predict_kwargs) -> dict:
 
 def run_one(run: Run, runs_dir: Path, tiny: bool) -> dict:
     """Train one run with train.py, evaluate its kept model, write `<runs_dir>/results/<run>.json`."""
-    from proteinhub import train
+    from proteinhub import training
     from transformers import AutoModelForTokenClassification
 
     output_dir = runs_dir / run.name
@@ -212,14 +212,14 @@ def run_one(run: Run, runs_dir: Path, tiny: bool) -> dict:
         overrides = {**configured, **TINY_MODEL, **(TINY_AR if run.autoregressive else {})}
         argv += ["--data_files", json.dumps(data_files), "--config_overrides", json.dumps(overrides)]
         argv += ["--num_train_epochs", "1", "--logging_steps", "1"]
-    model_args, data_args, loss_args, training_args, values = train.parse_arguments(argv)
+    model_args, data_args, loss_args, training_args, values = training.parse_arguments(argv)
     # the configs name the shared data relative to the repository root, whatever the working directory
     data_args.data_files = {split: str(REPO / path) for split, path in data_args.data_files.items()}
     data_files = data_args.data_files
     torch.set_num_threads(1)
     started = time.time()
     process_started = time.process_time()
-    train_metrics = train.run(model_args, data_args, loss_args, training_args, values)
+    train_metrics = training.run(model_args, data_args, loss_args, training_args, values)
     train_cpu_seconds = time.process_time() - process_started
 
     model = AutoModelForTokenClassification.from_pretrained(output_dir).eval()
@@ -290,7 +290,7 @@ def _log_history(output_dir: Path) -> list[dict]:
 
 def plot_confusion(run: Run, result: dict, runs_dir: Path) -> Path:
     """The CB513 confusion matrix of a finished run, next to the page (tiny runs: under the runs dir)."""
-    from proteinhub.plots import plot_confusion_matrix
+    from proteinhub.training.plots import plot_confusion_matrix
 
     folder = runs_dir / "figures" if result["tiny"] else RESULTS_DIR
     folder.mkdir(parents=True, exist_ok=True)
@@ -339,7 +339,7 @@ def gru_vs_lstm_findings(bench: dict) -> list[str]:
 def chunking_check(runs_dir: Path, run_name: str = "bigru-cnn-cpu") -> dict | None:
     """Q3 on CB513 through the `secondary-structure` pipeline, whole proteins vs overlapping chunks (how much the
     pipeline's chunking of long proteins costs); written to `<runs_dir>/results/chunking.json`."""
-    import proteinhub.modeling.secondary_structure.pipeline_secondary_structure  # noqa: F401  (registers the task)
+    import proteinhub.inference.secondary_structure  # noqa: F401  (registers the task)
     from proteinhub.tokenization import ProteinTokenizer
     from transformers import AutoModelForTokenClassification, pipeline
 

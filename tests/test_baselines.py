@@ -1,7 +1,7 @@
 """The composition + dipeptide features of the floors (baselines.md) that the results pages compute."""
 
 import numpy as np
-from proteinhub.baselines import STANDARD_RESIDUES, composition_features
+from floors import STANDARD_RESIDUES, composition_features
 
 
 def test_composition_and_dipeptide_fractions():

@@ -7,7 +7,7 @@ import os
 import time
 
 import pytest
-from proteinhub import build_preset, cli, train
+from proteinhub import build_preset, cli, training
 from transformers import pipeline
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -44,7 +44,7 @@ def test_train_passes_every_option_to_train_py(monkeypatch):
         seen.update(values)
         return {}
 
-    monkeypatch.setattr(train, "run", fake_run)
+    monkeypatch.setattr(training.runner, "run", fake_run)
     assert cli.main(["train", "--config", "quickstart", "--num_train_epochs", "2", "--output_dir", "x"]) == 0
     assert seen["num_train_epochs"] == 2 and seen["output_dir"] == "x"
     assert seen["dataset_name"] == "disorder_ldr"  # from configs/quickstart.yaml

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from proteinhub import train
+from proteinhub import training
 
 REPO = Path(__file__).resolve().parents[1]
 TOLERANCE = 1e-4
@@ -71,7 +71,7 @@ def test_two_processes_match_one(tmp_path):
     config = tmp_path / "tiny_ddp.yaml"
     config.write_text(yaml.safe_dump({**TINY_DDP, "cache_dir": str(tmp_path / "cache")}))
 
-    single = train.main(["--config", str(config), "--output_dir", str(tmp_path / "single")])
+    single = training.main(["--config", str(config), "--output_dir", str(tmp_path / "single")])
 
     command = [
         sys.executable,

@@ -203,7 +203,7 @@ def olah(loopback, tmp_path_factory):
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> Path:
     """A real run directory of train.py: tiny CNN, a few AA_LDR proteins, one epoch (about 5 s)."""
-    from proteinhub import train
+    from proteinhub import training
 
     root = tmp_path_factory.mktemp("train_run")
     arguments = ["--model", "protein_cnn", "--config_overrides", json.dumps(TINY_CNN)]
@@ -211,7 +211,7 @@ def run_dir(tmp_path_factory) -> Path:
     arguments += ["--max_train_samples", "16", "--max_eval_samples", "8", "--num_train_epochs", "1"]
     arguments += ["--per_device_train_batch_size", "8", "--eval_strategy", "epoch", "--save_strategy", "no"]
     arguments += ["--logging_strategy", "epoch", "--report_to", "none", "--output_dir", str(root / "run")]
-    train.main(arguments)
+    training.main(arguments)
     return root / "run"
 
 
@@ -886,7 +886,7 @@ def test_token_is_written_nowhere(
 def test_train_push_to_hub_checks_the_token_first_then_pushes_the_run(client, loopback, tmp_path, monkeypatch):
     """`train.py --push_to_hub REPO` refuses a missing token before training, and otherwise pushes the finished run
     directory (not Trainer's own push, which would upload training_args.bin, a pickle) without writing the token."""
-    from proteinhub import train
+    from proteinhub import training
 
     monkeypatch.setattr(constants, "ENDPOINT", loopback.url)  # train.py pushes to the default endpoint
     arguments = ["--model", "protein_cnn", "--config_overrides", json.dumps(TINY_CNN)]
@@ -895,10 +895,10 @@ def test_train_push_to_hub_checks_the_token_first_then_pushes_the_run(client, lo
     arguments += ["--save_strategy", "no", "--report_to", "none", "--output_dir", str(tmp_path / "run")]
     arguments += ["--push_to_hub", "alice/pushed-by-train"]
     with pytest.raises(HubTokenError):
-        train.main(arguments)
+        training.main(arguments)
     assert not (tmp_path / "run").exists(), "training started before the token was checked"
 
-    train.main([*arguments, "--hub_token", TOKEN])
+    training.main([*arguments, "--hub_token", TOKEN])
     files = HfApi(endpoint=loopback.url).list_repo_files("alice/pushed-by-train", token=TOKEN)
     assert {"model.safetensors", "config.json", "tokenizer_config.json", "README.md", "metrics.json"} <= set(files)
     assert not any(name.endswith((".bin", ".pt", ".pkl")) for name in files)

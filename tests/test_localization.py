@@ -24,8 +24,8 @@ from proteinhub.dataset_scripts import DATA_DIR_ENV, DatasetFormatError, label_n
 from proteinhub.dataset_scripts import subcellular_localization as loc
 from proteinhub.modeling.layers import one_hot_residues
 from proteinhub.modeling.localization import LocalizationConfig, LocalizationForSequenceClassification, kept_positions
-from proteinhub.modeling.localization.bucketing import LengthBucketedSampler, length_buckets
 from proteinhub.tokenization import ProteinTokenizer
+from proteinhub.training.batching import LengthBucketedSampler, length_buckets
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 datasets.disable_progress_bars()

@@ -13,11 +13,11 @@ import numpy as np
 import proteinhub
 import pytest
 import torch
-from proteinhub import predict
 from proteinhub.dataset_scripts import DATA_DIR_ENV, DatasetFormatError, label_names, load_dataset
 from proteinhub.dataset_scripts import phosphosite as ps
-from proteinhub.phosphosite_metrics import rounded_accuracy, site_metrics
-from proteinhub.pipelines import PhosphositeScanner, read_fasta
+from proteinhub.evaluation.metrics import rounded_accuracy, site_metrics
+from proteinhub.inference import predict
+from proteinhub.inference.pipelines import PhosphositeScanner, read_fasta
 from transformers import AutoModelForSequenceClassification, pipeline
 
 datasets.disable_progress_bars()
@@ -268,7 +268,7 @@ def reference_probabilities(model, sequence: str) -> tuple[list[int], list[float
 
 
 def test_pipeline_equals_per_window_inference(st_model_dir, tmp_path):
-    import proteinhub.pipelines  # noqa: F401  (registers the task)
+    import proteinhub.inference.pipelines  # noqa: F401  (registers the task)
 
     scan = pipeline("phosphosite-prediction", model=str(st_model_dir))
     model = scan.model
@@ -292,7 +292,7 @@ def test_pipeline_equals_per_window_inference(st_model_dir, tmp_path):
 
 
 def test_pipeline_bad_input(st_model_dir):
-    import proteinhub.pipelines  # noqa: F401
+    import proteinhub.inference.pipelines  # noqa: F401
 
     scan = pipeline("phosphosite-prediction", model=str(st_model_dir))
     with pytest.raises(ValueError, match=r"protein '#1': invalid character '1' at position 4"):
@@ -320,7 +320,8 @@ def test_scanner_streams():
 
 def test_pipelines_are_not_imported_with_proteinhub():
     code = (
-        "import sys, proteinhub; print('transformers.pipelines' in sys.modules, 'proteinhub.pipelines' in sys.modules)"
+        "import sys, proteinhub; "
+        "print('transformers.pipelines' in sys.modules, 'proteinhub.inference.pipelines' in sys.modules)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["False", "False"]
@@ -357,14 +358,14 @@ def test_predict_writes_the_site_table(st_model_dir, tmp_path, capsys):
 
 
 def test_configs_are_in_sync_and_parse_with_train():
-    from proteinhub import train
+    from proteinhub import training
 
     script = load_script()
     files = sorted(script.CONFIG_DIR.glob("*.yaml"))
     assert len(files) == len(script.ROWS) == 48
     for row in script.ROWS:
         assert row.config_path.read_text() == script.config_text(row), f"{row.name}: run --write-configs"
-        model, data, _, training, _ = train.parse_arguments(["--config", str(row.config_path)])
+        model, data, _, training, _ = training.parse_arguments(["--config", str(row.config_path)])
         assert model.model == f"phosphosite-{row.model}-w{row.window}"
         assert model.config_overrides["site_residues"] == row.group
         assert (model.config_overrides.get("input_noise", 0), model.config_overrides.get("soft_label_max", 0)) == (

@@ -13,14 +13,15 @@ import itertools
 import warnings
 
 import numpy as np
-import proteinhub.pipelines  # noqa: F401  (registers the pipeline tasks)
+import proteinhub.inference.pipelines  # noqa: F401  (registers the pipeline tasks)
 import pytest
 import torch
-from proteinhub import ProteinTokenizer, build_preset, cli, embed, predict
+from proteinhub import ProteinTokenizer, build_preset, cli
+from proteinhub.inference import embed, predict
+from proteinhub.inference.pipelines import ProteinPredictor
 from proteinhub.modeling.cnn import ProteinCNNConfig, ProteinCNNForSequenceClassification, ProteinCNNModel
 from proteinhub.modeling.localization import LocalizationConfig, LocalizationForSequenceClassification
 from proteinhub.modeling.secondary_structure import SecondaryStructureConfig, SecondaryStructureForTokenClassification
-from proteinhub.pipelines import ProteinPredictor
 from transformers import pipeline
 
 LOCATIONS = ["Nucleus", "Cytoplasm", "Extracellular", "Mitochondrion", "Cell membrane"]

@@ -23,9 +23,9 @@ from proteinhub.modeling.proteinbert import (
     ProteinBertForTokenClassification,
     ProteinBertModel,
 )
-from proteinhub.modeling.proteinbert import pretraining as pt
 from proteinhub.modeling.proteinbert.modeling_proteinbert import pretraining_loss
 from proteinhub.tokenization.tokenization_protein import VOCAB
+from proteinhub.training import pretraining as pt
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -203,13 +203,13 @@ def test_episode_sampler_routes_proteins_by_length():
 
 
 def test_tiny_pretraining_run(tmp_path):
-    from proteinhub import train
+    from proteinhub import training
 
     fasta = tmp_path / "corpus.fasta"
     fasta.write_text("".join(f">p{i}\n{'MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ'[i:] * 3}\n" for i in range(12)))
     table = tmp_path / "go.tsv"
     table.write_text("id\tannotations\n" + "".join(f"p{i}\tGO:1,GO:{2 + i % 3}\n" for i in range(12)))
-    metrics = train.main(
+    metrics = training.main(
         [
             "--config",
             str(REPO / "configs" / "proteinbert" / "pretrain_tiny.yaml"),
@@ -250,7 +250,7 @@ def _tokenized_residue_dataset(lengths):
 
 
 def test_staged_fine_tuning_freezes_then_unfreezes_and_drops_long_proteins(tmp_path):
-    from proteinhub.modeling.proteinbert.finetuning import Stage, run_staged_fine_tuning
+    from proteinhub.training.finetuning import Stage, run_staged_fine_tuning
     from transformers import DataCollatorForTokenClassification
 
     torch.manual_seed(0)

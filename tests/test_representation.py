@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import torch
 from proteinhub import load_dataset
-from proteinhub.embed import embed_sequences
-from proteinhub.embed import main as embed_main
+from proteinhub.inference.embed import embed_sequences
+from proteinhub.inference.embed import main as embed_main
 from proteinhub.modeling.autoencoder import CNNAutoencoderConfig, CNNAutoencoderModel
 from proteinhub.modeling.unirep import UniRepConfig, UniRepForCausalLM, UniRepModel
 from proteinhub.modeling.unirep.modeling_unirep import MLSTMLayer

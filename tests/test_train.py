@@ -17,7 +17,8 @@ import pytest
 import yaml
 from datasets import Dataset, Features, List, Value
 from huggingface_hub import ModelCard
-from proteinhub import metrics, train
+from proteinhub import training
+from proteinhub.evaluation import metrics
 from transformers import pipeline
 
 REPO = Path(__file__).resolve().parents[1]
@@ -63,7 +64,7 @@ def test_yaml_values_then_command_line_overrides(tmp_path):
             "output_dir": str(tmp_path / "from_yaml"),
         },
     )
-    model_args, data_args, loss_args, training_args, values = train.parse_arguments(
+    model_args, data_args, loss_args, training_args, values = training.parse_arguments(
         ["--config", str(config), "--num_train_epochs", "2", "--config_overrides", "{num_layers: 2, dropout: 0.2}"]
     )
     assert training_args.num_train_epochs == 2  # the command line wins
@@ -87,7 +88,7 @@ def test_yaml_values_then_command_line_overrides(tmp_path):
     ],
 )
 def test_command_line_values_are_parsed(argv, expected):
-    parsed = train.parse_arguments(["--model", "protein-cnn-small", "--dataset_name", "disorder_ldr", *argv])[:4]
+    parsed = training.parse_arguments(["--model", "protein-cnn-small", "--dataset_name", "disorder_ldr", *argv])[:4]
     for key, value in expected.items():
         found = [getattr(arguments, key) for arguments in parsed if hasattr(arguments, key)]
         assert found == [value], key
@@ -95,14 +96,14 @@ def test_command_line_values_are_parsed(argv, expected):
 
 @pytest.mark.parametrize(("world_size", "accumulation", "per_device"), [(1, 1, 16), (2, 1, 8), (4, 1, 4), (2, 2, 4)])
 def test_global_batch_size_is_split_over_processes(world_size, accumulation, per_device):
-    assert train.per_device_batch_size(16, world_size, accumulation) == per_device
+    assert training.per_device_batch_size(16, world_size, accumulation) == per_device
 
 
 def test_global_batch_size_sets_the_per_device_batch():
     argv = ["--model", "protein-cnn-small", "--dataset_name", "disorder_ldr", "--global_batch_size", "12"]
-    assert train.parse_arguments(argv)[3].per_device_train_batch_size == 12  # one process here
+    assert training.parse_arguments(argv)[3].per_device_train_batch_size == 12  # one process here
     with pytest.raises(ValueError, match="choose a multiple of 8"):
-        train.per_device_batch_size(12, 4, 2)
+        training.per_device_batch_size(12, 4, 2)
 
 
 @pytest.mark.parametrize(
@@ -117,7 +118,7 @@ def test_global_batch_size_sets_the_per_device_batch():
 def test_bad_arguments_are_refused_with_the_key(tmp_path, yaml_values, argv, message):
     config = write_yaml(tmp_path / "bad.yaml", {"model": "protein-cnn-small", "dataset_name": "x", **yaml_values})
     with pytest.raises(ValueError, match=re.escape(message)):
-        train.parse_arguments(["--config", str(config), *argv])
+        training.parse_arguments(["--config", str(config), *argv])
 
 
 def test_packaged_config_is_found_by_name(tmp_path, monkeypatch):
@@ -125,16 +126,16 @@ def test_packaged_config_is_found_by_name(tmp_path, monkeypatch):
     expected = (REPO / "configs" / "quickstart.yaml").read_bytes()
     for name in ("quickstart", "quickstart.yaml", "configs/quickstart.yaml"):
         # the repository's file, or its copy shipped in the installed package
-        assert train.resolve_config_path(name).read_bytes() == expected
+        assert training.resolve_config_path(name).read_bytes() == expected
     with pytest.raises(FileNotFoundError, match="quickstart"):
-        train.resolve_config_path("no-such-config")
+        training.resolve_config_path("no-such-config")
 
 
 def test_misspelt_config_override_is_refused():
-    task = train.Task(level="residue", problem="classification", label_column="labels", class_names=("a", "b"))
-    model_args = train.ModelArguments(model="protein-cnn-small", config_overrides={"dropout:0.3": None})
+    task = training.Task(level="residue", problem="classification", label_column="labels", class_names=("a", "b"))
+    model_args = training.ModelArguments(model="protein-cnn-small", config_overrides={"dropout:0.3": None})
     with pytest.raises(ValueError, match=r"'dropout:0.3'.*not fields of ProteinCNNConfig"):
-        train.build_model(model_args, task, None, 0.0)
+        training.build_model(model_args, task, None, 0.0)
 
 
 # task inference and class weights
@@ -154,7 +155,7 @@ def residue_split(labels: list[list[int]], description: str = "") -> Dataset:
 
 def test_residue_task_takes_class_names_from_the_builder_description():
     split = residue_split([[0, 1, -100]], description='toy\n\nlabel_names: ["ordered", "disordered"]')
-    task = train.infer_task(split, train.DataArguments(dataset_name="toy"))
+    task = training.infer_task(split, training.DataArguments(dataset_name="toy"))
     assert (task.level, task.problem, task.class_names) == ("residue", "classification", ("ordered", "disordered"))
     assert task.auto_class == "AutoModelForTokenClassification"
 
@@ -162,9 +163,9 @@ def test_residue_task_takes_class_names_from_the_builder_description():
 def test_balanced_class_weights_land_in_the_model_config():
     # 3 x class 0, 1 x class 1, -100 ignored: n / (k * count) = 4 / (2 * 3), 4 / (2 * 1)
     split = residue_split([[0, 0, -100], [0, 1]])
-    task = train.infer_task(split, train.DataArguments(dataset_name="toy"))
-    weights = train.resolve_class_weights(train.LossArguments(class_weights="balanced"), task, split)
-    model = train.build_model(train.ModelArguments(model="protein-cnn-small"), task, weights, 0.1)
+    task = training.infer_task(split, training.DataArguments(dataset_name="toy"))
+    weights = training.resolve_class_weights(training.LossArguments(class_weights="balanced"), task, split)
+    model = training.build_model(training.ModelArguments(model="protein-cnn-small"), task, weights, 0.1)
     assert model.config.class_weights == pytest.approx([2 / 3, 2.0])
     assert model.config.label_smoothing == 0.1
     assert model.config.id2label == {0: "LABEL_0", 1: "LABEL_1"}
@@ -172,8 +173,10 @@ def test_balanced_class_weights_land_in_the_model_config():
 
 def test_residue_labels_are_aligned_to_tokens():
     split = residue_split([[0, 1, -100], [1]])
-    task = train.infer_task(split, train.DataArguments(dataset_name="toy"))
-    encoded = train.tokenize_split(split, proteinhub.ProteinTokenizer(), task, train.DataArguments(dataset_name="toy"))
+    task = training.infer_task(split, training.DataArguments(dataset_name="toy"))
+    encoded = training.tokenize_split(
+        split, proteinhub.ProteinTokenizer(), task, training.DataArguments(dataset_name="toy")
+    )
     # <cls> residues <eos>: the special tokens get -100
     assert encoded["labels"] == [[-100, 0, 1, -100, -100], [-100, 1, -100]]
     assert encoded["input_ids"][1] == [2, 5, 3]
@@ -282,7 +285,7 @@ def run_tiny(tmp_path: Path, task: str, **extra) -> tuple[Path, dict]:
         **extra,
     }
     values = {key: value for key, value in values.items() if value is not None}  # None drops a TINY entry
-    result = train.main(["--config", str(write_yaml(tmp_path / "tiny.yaml", values))])
+    result = training.main(["--config", str(write_yaml(tmp_path / "tiny.yaml", values))])
     return output_dir, result
 
 

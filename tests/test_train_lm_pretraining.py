@@ -20,10 +20,11 @@ import pytest
 import torch
 import yaml
 from datasets import Dataset
-from proteinhub import ProteinTokenizer, objectives, train
-from proteinhub.modeling.proteinbert import ProteinBertForPreTraining, ProteinBertForTokenClassification, pretraining
+from proteinhub import ProteinTokenizer, training
+from proteinhub.modeling.proteinbert import ProteinBertForPreTraining, ProteinBertForTokenClassification
 from proteinhub.modeling.unirep import UniRepConfig, UniRepForCausalLM
-from proteinhub.trainer import ProteinTrainer
+from proteinhub.training import objectives, pretraining
+from proteinhub.training.trainer import ProteinTrainer
 from safetensors.torch import load_file
 from transformers import AutoModel, AutoModelForPreTraining, EvalPrediction, TrainerCallback
 from transformers.trainer_pt_utils import nested_concat
@@ -52,7 +53,7 @@ def run_train(tmp_path: Path, name: str, values: dict) -> tuple[Path, dict]:
     values = {"cache_dir": str(tmp_path / "cache"), "output_dir": str(output_dir), "disable_tqdm": True, **values}
     config = tmp_path / f"{name}.yaml"
     config.write_text(yaml.safe_dump(values, sort_keys=False))
-    return output_dir, train.main(["--config", str(config)])
+    return output_dir, training.main(["--config", str(config)])
 
 
 # ProteinBERT pretraining
@@ -62,7 +63,7 @@ def run_train(tmp_path: Path, name: str, values: dict) -> tuple[Path, dict]:
 def test_pretraining_batches_corrupt_the_configured_share_of_tokens(objective_kwargs, token_noise):
     sequences = random_proteins(120, (150, 400))
     raw = {"train": Dataset.from_dict({"id": [f"p{i}" for i in range(120)], "sequence": sequences})}
-    data_args = train.DataArguments(dataset_name="toy", objective="pretraining", objective_kwargs=objective_kwargs)
+    data_args = training.DataArguments(dataset_name="toy", objective="pretraining", objective_kwargs=objective_kwargs)
     corpora, collator, sampler, names = objectives.pretraining_data(
         raw, ProteinTokenizer(), data_args, SimpleNamespace(seed=0, process_index=0), None
     )
@@ -154,8 +155,8 @@ def test_causal_lm_loss_and_metrics_match_a_hand_computation():
     tokenizer = ProteinTokenizer(**model.config.tokenizer_kwargs)
     sequences = ["MKTAYIAKQR", "MSSHE", "MKV"]
     split = Dataset.from_dict({"id": ["a", "b", "c"], "sequence": sequences})
-    tokenized = objectives.tokenize_sequences(split, tokenizer, train.DataArguments(dataset_name="toy"), None)
-    collate = train.ProteinDataCollator(tokenizer.pad_token_id, torch.long)
+    tokenized = objectives.tokenize_sequences(split, tokenizer, training.DataArguments(dataset_name="toy"), None)
+    collate = training.ProteinDataCollator(tokenizer.pad_token_id, torch.long)
     batch = collate(list(tokenized))
     with torch.no_grad():
         output = model(**batch)
@@ -261,7 +262,7 @@ def test_step_decay_multiplies_the_learning_rate_every_five_epochs(tmp_path, bat
     tokenizer = ProteinTokenizer()
     encoding = tokenizer(random_proteins(6, (5, 9)))
     data = [{"input_ids": ids, "attention_mask": [1] * len(ids), "labels": ids} for ids in encoding["input_ids"]]
-    args = train.ProteinTrainingArguments(
+    args = training.ProteinTrainingArguments(
         output_dir=str(tmp_path),
         num_train_epochs=11,
         per_device_train_batch_size=batch_size,
@@ -279,7 +280,7 @@ def test_step_decay_multiplies_the_learning_rate_every_five_epochs(tmp_path, bat
         model=UniRepForCausalLM(UniRepConfig(**TINY_LSTM)),
         args=args,
         train_dataset=data,
-        data_collator=train.ProteinDataCollator(tokenizer.pad_token_id, torch.long),
+        data_collator=training.ProteinDataCollator(tokenizer.pad_token_id, torch.long),
         callbacks=[rates],
     )
     trainer.train()
@@ -305,7 +306,7 @@ def test_bad_schedule_and_objective_options_are_refused(values, message):
     for key, value in values.items():
         argv += [f"--{key}", str(value)]
     with pytest.raises(ValueError, match=message):
-        train.parse_arguments(argv)
+        training.parse_arguments(argv)
 
 
 def test_representation_configs_parse():
@@ -314,9 +315,9 @@ def test_representation_configs_parse():
     paths = sorted(set(folder.glob("*.yaml")) - {folder / "reproduce.yaml"})
     assert len(paths) >= 10
     for path in [*paths, REPO / "configs" / "proteinbert" / "pretrain_tiny.yaml"]:
-        model_args, data_args, _, training_args, _ = train.parse_arguments(["--config", str(path)])
+        model_args, data_args, _, training_args, _ = training.parse_arguments(["--config", str(path)])
         assert data_args.objective in ("causal_lm", "reconstruction", "pretraining"), path
-        family, _ = train.resolve_model_name(model_args.model)
+        family, _ = training.resolve_model_name(model_args.model)
         objectives.model_class_for(family, objectives.OBJECTIVES[data_args.objective])
 
 

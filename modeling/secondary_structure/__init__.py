@@ -2,7 +2,7 @@
 
 Registers `secondary_structure` with AutoConfig, AutoModel (the encoder) and AutoModelForTokenClassification, plus
 the presets of Table 1 and small presets that train on a CPU. The `secondary-structure` pipeline task is registered
-by importing `proteinhub.modeling.secondary_structure.pipeline_secondary_structure` (or calling its
+by importing `proteinhub.inference.secondary_structure` (or calling its
 `register_pipeline()`).
 """
 

@@ -14,7 +14,7 @@
 A protein longer than the model's `max_length` is truncated by the tokenizer (with a warning). Proteins are batched
 by length to save padding; every family's outputs are padding-invariant (the common battery tests it), so a protein
 gets the same embedding whatever batch it lands in. The same vectors come from
-`pipeline("protein-feature-extraction", model=DIR)` (`proteinhub.pipelines`).
+`pipeline("protein-feature-extraction", model=DIR)` (`proteinhub.inference.pipelines`).
 
 Outputs:
 - `.npz`: `ids` (str), `embeddings` (proteins, dim) float32; with `--per-residue`, `residue_embeddings`
@@ -35,8 +35,8 @@ import numpy as np
 import torch
 from transformers import AutoModel
 
-from .modeling.heads import masked_pool
-from .tokenization import InvalidSequenceError, ProteinTokenizer
+from ..modeling.heads import masked_pool
+from ..tokenization import InvalidSequenceError, ProteinTokenizer
 
 POOLING = ("mean", "pooler")
 
@@ -111,8 +111,8 @@ def embed_sequences(
 def read_fasta(path: str | Path) -> tuple[list[str], list[str]]:
     """Ids and cleaned (upper-case, validated) sequences of a FASTA file."""
     # imported here: dataset_scripts imports `datasets` (~2 s), which the CLI and the pipelines need nowhere else
-    from .dataset_scripts.formats import clean_sequence
-    from .dataset_scripts.protein_fasta import stream_fasta
+    from ..dataset_scripts.formats import clean_sequence
+    from ..dataset_scripts.protein_fasta import stream_fasta
 
     ids, sequences = [], []
     for identifier, raw, number in stream_fasta(path):

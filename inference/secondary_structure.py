@@ -1,9 +1,9 @@
 """The `secondary-structure` pipeline task: whole proteins in, per-residue 3-state secondary structure out.
 
 Importing this module registers the task with transformers (`register_pipeline()`, idempotent); so does
-`import proteinhub.pipelines`:
+`import proteinhub.inference.pipelines`:
 
->>> import proteinhub.pipelines  # doctest: +SKIP
+>>> import proteinhub.inference.pipelines  # doctest: +SKIP
 >>> from transformers import pipeline
 >>> predict = pipeline("secondary-structure", model="runs/secondary_structure/bigru-cnn-cpu")  # doctest: +SKIP
 >>> predict("MKTAYIAKQRQISFVKSHFSRQ")["secondary_structure"]  # doctest: +SKIP

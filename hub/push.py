@@ -332,7 +332,7 @@ def _tokenizer_files(config: dict) -> dict[str, bytes]:
     """The files of the `ProteinTokenizer` a proteinhub config was trained with (framing from the config)."""
     config_class, _ = _model_classes(config)
     tokenizer_kwargs = config_class.from_dict(config).tokenizer_kwargs
-    from .tokenization import ProteinTokenizer
+    from ..tokenization import ProteinTokenizer
 
     with tempfile.TemporaryDirectory() as tokenizer_dir:
         ProteinTokenizer(**tokenizer_kwargs).save_pretrained(tokenizer_dir)
@@ -356,7 +356,7 @@ def _code_files(config: dict, tokenizer_config: dict | None, files: dict) -> dic
     (a train.py run), else the installed proteinhub's code plus `auto_map` entries in the JSON configs. An
     `auto_map` whose modules are missing (a remote-code model re-saved without registering its classes) is
     replaced the same way."""
-    from .tokenization import ProteinTokenizer
+    from ..tokenization import ProteinTokenizer
 
     needs_model_code = not _has_code(config.get("auto_map"), files)
     needs_tokenizer_code = tokenizer_config is not None and not _has_code(tokenizer_config.get("auto_map"), files)
@@ -364,7 +364,7 @@ def _code_files(config: dict, tokenizer_config: dict | None, files: dict) -> dic
     classes += [ProteinTokenizer] if needs_tokenizer_code else []
     if not classes:
         return {}
-    from .modeling.remote_code import export_remote_code
+    from ..modeling.remote_code import export_remote_code
 
     with tempfile.TemporaryDirectory() as code_dir:
         names = export_remote_code(classes, code_dir)
@@ -393,7 +393,7 @@ def _has_code(auto_map: dict | None, files: dict) -> bool:
 
 
 def _families() -> dict:
-    from .modeling.registry import FAMILIES
+    from ..modeling.registry import FAMILIES
 
     return FAMILIES
 
@@ -501,7 +501,7 @@ def push_dataset(
     from datasets.info import DatasetInfosDict
     from datasets.utils.metadata import MetadataConfigs
 
-    from .dataset_scripts import load_dataset
+    from ..dataset_scripts import load_dataset
 
     token = resolve_token(token)
     repo_id = check_push_access(repo_id, token, endpoint=endpoint)
@@ -620,7 +620,7 @@ def _builder_metadata(name: str, dataset) -> dict:
 
 
 def _builder_doc(name: str) -> DatasetCard | None:
-    from .dataset_scripts.loading import BUILDERS
+    from ..dataset_scripts.loading import BUILDERS
 
     path = Path(sys.modules[BUILDERS[name].__module__].__file__).with_suffix(".md")
     return DatasetCard.load(path) if path.is_file() else None
@@ -679,7 +679,7 @@ def _label_counts(dataset, config_name: str) -> list[str]:
     """Per-split residue and label counts of the pushed config, as Markdown lines."""
     import pyarrow.compute as pc
 
-    from .dataset_scripts import label_names
+    from ..dataset_scripts import label_names
 
     try:
         names = label_names(dataset)

@@ -36,12 +36,14 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 import yaml
-from proteinhub import plots, train
-from proteinhub.modeling.losses import IGNORE_INDEX
-from proteinhub.modeling.registry import FAMILIES
-from proteinhub.tokenization import ProteinTokenizer
-from proteinhub.trainer import ProteinTrainer
 from transformers import EvalPrediction, PreTrainedModel, set_seed
+
+from ..modeling.losses import IGNORE_INDEX
+from ..modeling.registry import FAMILIES
+from ..tokenization import ProteinTokenizer
+from . import plots
+from . import runner as train
+from .trainer import ProteinTrainer
 
 
 @dataclass(frozen=True)
@@ -266,7 +268,7 @@ def build_model(model_args, model_class, config, overrides: dict, config_kwargs:
 
 def pretraining_data(raw: dict, tokenizer: ProteinTokenizer, data_args, training_args, path: str | None):
     """ProteinBERT's corpora, collator, episode sampler and annotation vector (modeling/proteinbert/pretraining.py)."""
-    from proteinhub.modeling.proteinbert import pretraining
+    from . import pretraining
 
     options = pretraining.PretrainingOptions.from_mapping(data_args.objective_kwargs)
     _check_columns(raw["train"], data_args, (data_args.id_column, data_args.sequence_column))

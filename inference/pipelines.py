@@ -3,7 +3,7 @@
 `import proteinhub` does not import this module, because `transformers.pipelines` takes seconds to import. Import it
 once before calling `pipeline(...)` with a proteinhub task:
 
->>> import proteinhub.pipelines  # registers "phosphosite-prediction"
+>>> import proteinhub.inference.pipelines  # registers "phosphosite-prediction"
 >>> from transformers import pipeline
 >>> scan = pipeline("phosphosite-prediction", model="runs/phosphosite/st_vgg_w33")  # doctest: +SKIP
 >>> scan("MSTPSRKY")  # doctest: +SKIP
@@ -40,9 +40,9 @@ from Bio import SeqIO
 from transformers import AutoModel, AutoModelForSequenceClassification, Pipeline
 from transformers.pipelines import PIPELINE_REGISTRY
 
+from ..tokenization import InvalidSequenceError, ProteinTokenizer
 from .embed import POOLING, embed_sequences
-from .modeling.secondary_structure.pipeline_secondary_structure import chunk_windows, stitch
-from .tokenization import InvalidSequenceError, ProteinTokenizer
+from .secondary_structure import chunk_windows, stitch
 
 SITE_LABELS = ("negative", "positive")  # the phosphosite dataset's class names; positive = phosphorylated
 FASTA_SUFFIXES = (".fasta", ".fa", ".faa", ".fas")
@@ -505,7 +505,7 @@ class ProteinFeatureExtractionPipeline(Pipeline):
     other proteins of its batch.
 
     Example:
-        >>> import proteinhub.pipelines  # registers the task
+        >>> import proteinhub.inference.pipelines  # registers the task
         >>> extract = pipeline("protein-feature-extraction", model="runs/unirep-64")  # doctest: +SKIP
         >>> extract("MKTAYIAK")["embedding"].shape  # doctest: +SKIP
         (64,)

@@ -15,7 +15,7 @@ factor=0.25, min_lr=1e-5)` and `EarlyStopping(patience=2, restore_best_weights=T
 trains and validates on the proteins that fit its length (`len(input_ids) <= max_length`; longer ones are dropped,
 not cropped), so give it datasets tokenized without truncation.
 
-    from proteinhub.modeling.proteinbert.finetuning import ORIGINAL_STAGES, run_staged_fine_tuning
+    from proteinhub.training.finetuning import ORIGINAL_STAGES, run_staged_fine_tuning
     run_staged_fine_tuning(model, train_ds, eval_ds, collator=..., output_dir="runs/staged")
 """
 

@@ -2,7 +2,7 @@
 
     proteinhub predict --model runs/localization/multiloc --fasta proteome.fasta --out locations.tsv
     proteinhub predict --model runs/phosphosite/st_vgg_w33 --fasta proteome.fasta --out sites.tsv
-    python -m proteinhub.predict --model DIR --fasta proteome.fasta --out predictions.tsv
+    python -m proteinhub.inference.predict --model DIR --fasta proteome.fasta --out predictions.tsv
 
 The model's head (from its `config.json`) decides what a row is:
 
@@ -23,8 +23,8 @@ The model's head (from its `config.json`) decides what a row is:
   longer than the model's `max_length` are cut into overlapping windows, as in the `secondary-structure` pipeline.
 
 The file is streamed: records are read lazily (`Bio.SeqIO.parse`), batched across proteins (`PhosphositeScanner`
-for sites, `ProteinPredictor` otherwise, both in `proteinhub.pipelines`) and written as soon as they are scored, so
-memory does not grow with the file; a progress bar goes to stderr. An illegal character stops the run with an
+for sites, `ProteinPredictor` otherwise, both in `proteinhub.inference.pipelines`) and written as soon as they are
+scored, so memory does not grow with the file; a progress bar goes to stderr. An illegal character stops the run with an
 error naming the protein and the position; so does a record without any residue for a per-protein model (it could
 get no prediction). An empty file gives a TSV with the header line only.
 """
@@ -95,8 +95,9 @@ def count_records(path: Path) -> int | None:
 
 def model_head(model_dir: Path) -> str:
     """What `model_dir` predicts: "phosphosite", "sequence" or "token" (from its config.json)."""
-    from proteinhub.pipelines import head_level
     from transformers import AutoConfig
+
+    from .pipelines import head_level
 
     config = AutoConfig.from_pretrained(model_dir)
     if hasattr(config, "site_residues") and hasattr(config, "window_size"):
@@ -138,7 +139,7 @@ class SiteTable:
     """Phosphosite window classifiers: one row per candidate site (`PhosphositeScanner`)."""
 
     def __init__(self, model, args: argparse.Namespace):
-        from proteinhub.pipelines import PhosphositeScanner
+        from .pipelines import PhosphositeScanner
 
         self.scanner = PhosphositeScanner(model, residues=args.residues, batch_size=args.batch_size or 1024)
         self.threshold = 0.5 if args.threshold is None else args.threshold
@@ -169,7 +170,7 @@ class ProteinTable:
     """Sequence- and token-level models: one row per protein (`ProteinPredictor`)."""
 
     def __init__(self, model, args: argparse.Namespace):
-        from proteinhub.pipelines import ProteinPredictor
+        from .pipelines import ProteinPredictor
 
         self.predictor = ProteinPredictor(model, batch_size=args.batch_size or 32)
         labels = self.predictor.labels
@@ -249,10 +250,10 @@ def run(args: argparse.Namespace) -> int:
     if not model_dir.is_dir():
         raise FileNotFoundError(f"--model {model_dir}: no such folder (expected a saved model, e.g. a train.py run)")
 
-    import proteinhub  # noqa: F401  (registers the model classes with the Auto classes)
     import torch
-    from proteinhub.pipelines import read_fasta
     from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
+
+    from .pipelines import read_fasta
 
     head = model_head(model_dir)
     _check_options(args, head)
@@ -281,7 +282,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry point: `python -m proteinhub.predict ...`."""
+    """Stand-alone entry point: `python -m proteinhub.inference.predict ...`."""
     parser = argparse.ArgumentParser(prog="proteinhub predict", description=__doc__.split("\n\n")[0])
     add_arguments(parser)
     return run(parser.parse_args(argv))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-TEMPLATE_DIR = Path(__file__).resolve().parent / "model_cards"
+TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "model_cards"
 DEFAULT_TEMPLATE = TEMPLATE_DIR / "model_card.md"
 
 METRIC_NAMES = {
@@ -234,6 +234,6 @@ def write_model_card(
 
 
 def _presets() -> set[str]:
-    from proteinhub.modeling.registry import FAMILIES, presets
+    from ..modeling.registry import FAMILIES, presets
 
     return set(presets()) | set(FAMILIES)

@@ -1,0 +1,1 @@
+"""Evaluation: the one implementation of the project's metrics (`metrics`)."""
