@@ -1,12 +1,13 @@
 """Reproduce seed 003 (CNN + BiLSTM subcellular localization) on MultiLoc and DeepLoc 1.0; write
 docs/results/localization.md.
 
-Each row trains `train.py` from its config `configs/localization/<row>.yaml`, with the seed's length-bucketed batches
-(`LengthBucketedTrainer`: sorted by length, batched, batch order shuffled every epoch) in place of train.py's
-`Trainer`, then evaluates the kept checkpoint (lowest validation loss) on the row's test splits and leaves
-`<runs-dir>/results/<row>.json` (accuracy, macro-F1, MCC, per-class precision/recall, confusion matrices, learning
-curve, split sizes, timings) plus a labelled confusion-matrix PNG per test split and a learning-curve PNG. Rows with a
-JSON are skipped, so the script resumes where it stopped; `--page-only` rebuilds the page from the finished rows.
+Each row trains `train.py` from its config `configs/localization/<row>.yaml` exactly as `train.py --config` would
+(the configs say `batching: length_buckets`, the seed's batches: sorted by length, batched, batch order shuffled every
+epoch), then evaluates the kept checkpoint on the row's test splits and leaves its record
+`docs/results/localization/rows/<row>.json` (committed: accuracy, macro-F1, MCC, per-class precision/recall, confusion
+matrices, learning curve, split sizes, batching, timings) plus a labelled confusion-matrix PNG per test split and a
+learning-curve PNG. Rows with a record are skipped, so the script resumes where it stopped; `--page-only` rebuilds the
+page from the records alone.
 The page also re-measures the logistic-regression floors of `../shared/docs/baselines.md` section 3 on exactly the
 splits used here (seconds).
 
@@ -31,7 +32,6 @@ Rows (state which data trained what):
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import shlex
 import sys
@@ -49,10 +49,16 @@ DEFAULT_RUNS_DIR = REPO / "runs" / "localization"
 TINY_RUNS_DIR = REPO / "runs" / "localization-tiny"  # never mixed with the real results
 RESULTS_DIR = REPO / "docs" / "results"
 PAGE = RESULTS_DIR / "localization.md"
+RECORDS_DIR = RESULTS_DIR / "localization" / "rows"  # one JSON per finished row, committed with the page
 SHARED_DATA = REPO.parent / "shared" / "data"
 MULTILOC_DIR = SHARED_DATA / "localization_multiloc"
 DEEPLOC_DIR = SHARED_DATA / "localization_deeploc1"
 DERIVED_TRAIN = "data/multiloc_deeploc_train.fasta"  # under the runs dir, named in configs/localization/*.yaml
+BATCHING = {
+    "length_buckets": "the seed's length buckets (`batching: length_buckets`)",
+    "group_by_length": "transformers' length-grouped megabatches (`batching: group_by_length`)",
+    "random": "shuffled proteins (`batching: random`)",
+}
 TINY_ARGUMENTS = ["--max_train_samples", "48", "--max_eval_samples", "48", "--num_train_epochs", "2"]
 
 
@@ -291,24 +297,8 @@ def plot_learning_curves(history: list[dict], best_epoch: float | None, path: Pa
 # runs
 
 
-@contextlib.contextmanager
-def length_bucketed_training():
-    """train.py with the seed's batches: its module-level `Trainer` replaced by `LengthBucketedTrainer` meanwhile.
-
-    Until train.py has an option for it (see the localization results page), this is the hook."""
-    from proteinhub import training
-    from proteinhub.training.batching import LengthBucketedTrainer
-
-    saved = training.Trainer
-    training.Trainer = LengthBucketedTrainer
-    try:
-        yield
-    finally:
-        training.Trainer = saved
-
-
-def run_row(row: Row, runs_dir: Path, tiny: bool, cache_dir: str | None) -> dict:
-    """Train and evaluate one row; returns its result record (also written to `<runs_dir>/results/<row>.json`)."""
+def run_row(row: Row, runs_dir: Path, records_dir: Path, tiny: bool, cache_dir: str | None) -> dict:
+    """Train and evaluate one row; returns its result record (also written to `<records_dir>/<row>.json`)."""
     from proteinhub import training
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -329,8 +319,7 @@ def run_row(row: Row, runs_dir: Path, tiny: bool, cache_dir: str | None) -> dict
         arguments += TINY_ARGUMENTS
     model_args, data_args, loss_args, training_args, values = training.parse_arguments(arguments)
     started = time.perf_counter()
-    with length_bucketed_training():
-        metrics = training.run(model_args, data_args, loss_args, training_args, values)
+    metrics = training.run(model_args, data_args, loss_args, training_args, values)
     seconds = time.perf_counter() - started
 
     model = AutoModelForSequenceClassification.from_pretrained(output_dir)
@@ -367,6 +356,8 @@ def run_row(row: Row, runs_dir: Path, tiny: bool, cache_dir: str | None) -> dict
         "derived_training_file": derived,
         "class_names": class_names,
         "num_parameters": metrics["run"]["num_parameters"],
+        "batching": metrics["run"]["batching"],
+        "global_batch_size": metrics["run"]["global_batch_size"],
         "validation": {k: metrics["validation"][k] for k in ("loss", "accuracy", "f1_macro", "mcc")},
         "tests": evaluations,
         "epochs_run": metrics["train"]["epochs"],
@@ -379,9 +370,8 @@ def run_row(row: Row, runs_dir: Path, tiny: bool, cache_dir: str | None) -> dict
         "threads": torch.get_num_threads(),
         "versions": metrics["run"]["versions"],
     }
-    results = runs_dir / "results"
-    results.mkdir(parents=True, exist_ok=True)
-    (results / f"{row.name}.json").write_text(json.dumps(record, indent=2) + "\n")
+    records_dir.mkdir(parents=True, exist_ok=True)
+    (records_dir / f"{row.name}.json").write_text(json.dumps(record, indent=2) + "\n")
     return record
 
 
@@ -463,15 +453,15 @@ def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:.4f}"
 
 
-def write_page(runs_dir: Path, page: Path, floors: dict, benchmark: dict | None, figures_dir: Path) -> str:
+def write_page(records_dir: Path, page: Path, floors: dict, benchmark: dict | None, figures_dir: Path) -> str:
     """docs/results/localization.md from the finished rows, with their figures drawn again (from the numbers in the
     row records) into `figures_dir`."""
     from proteinhub.training import plots
 
     results = {
-        name: json.loads((runs_dir / "results" / f"{name}.json").read_text())
+        name: json.loads((records_dir / f"{name}.json").read_text())
         for name in ROWS
-        if (runs_dir / "results" / f"{name}.json").is_file()
+        if (records_dir / f"{name}.json").is_file()
     }
     figures_dir.mkdir(parents=True, exist_ok=True)
     figure_names = {}
@@ -644,6 +634,7 @@ def write_page(runs_dir: Path, page: Path, floors: dict, benchmark: dict | None,
             f"{record['best_epoch']:g} kept ({rule}: validation loss {record['validation']['loss']:.4f}, "
             f"accuracy {_pct(record['validation']['accuracy'])}); training took {record['train_seconds'] / 60:.1f} min "
             f"on {record['device']}.",
+            f"- Batches: {BATCHING[record['batching']]}, {record['global_batch_size']} proteins.",
         ]
         if record.get("derived_training_file"):
             derived = record["derived_training_file"]
@@ -695,12 +686,12 @@ def write_page(runs_dir: Path, page: Path, floors: dict, benchmark: dict | None,
             )
         lines.append("")
     lines += [
-        "transformers' `train_sampling_strategy=\"group_by_length\"` is close to the seed's scheme in padding but not "
+        "transformers' length grouping (`batching: group_by_length`) is close to the seed's scheme in padding but not "
         "the same recipe: it sorts inside random megabatches of `min(n // 512, 50) x 128` proteins (here 8 x 128), "
         "yields each megabatch's batches from longest to shortest instead of in a shuffled order, and reorders "
-        "evaluation sets as well (`Trainer._get_eval_sampler`). The YAML configs use it, so that `train.py` alone "
-        "runs them; the rows above use `LengthBucketedTrainer` (`modeling/localization/bucketing.py`), the seed's "
-        "exact scheme with evaluation in dataset order.",
+        "evaluation sets as well (`Trainer._get_eval_sampler`). The configs say `batching: length_buckets` "
+        "(`training/batching.py`), the seed's exact scheme with evaluation in dataset order, so `train.py --config` "
+        "and this script train the same way; each row above states the batches it was trained with.",
         "",
     ]
     text = "\n".join(lines)
@@ -714,7 +705,13 @@ def write_page(runs_dir: Path, page: Path, floors: dict, benchmark: dict | None,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(ROWS), help="rows to run")
-    parser.add_argument("--runs-dir", type=Path, default=None, help="run folders and results/*.json")
+    parser.add_argument("--runs-dir", type=Path, default=None, help="run folders (model, checkpoints)")
+    parser.add_argument(
+        "--records-dir",
+        type=Path,
+        default=None,
+        help=f"per-row JSON records (default: {RECORDS_DIR.relative_to(REPO)})",
+    )
     parser.add_argument("--page", type=Path, default=None, help="results page to write")
     parser.add_argument("--tiny", action="store_true", help="a few proteins and 2 epochs per row (CI smoke test)")
     parser.add_argument("--force", action="store_true", help="re-run rows that already have a result")
@@ -726,17 +723,18 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     runs_dir = args.runs_dir or (TINY_RUNS_DIR if args.tiny else DEFAULT_RUNS_DIR)
     page = args.page or (runs_dir / "localization.md" if args.tiny else PAGE)
+    records_dir = args.records_dir or (runs_dir / "results" if args.tiny else RECORDS_DIR)
 
     if not args.page_only:
         for name in args.rows:
-            if (runs_dir / "results" / f"{name}.json").is_file() and not args.force:
+            if (records_dir / f"{name}.json").is_file() and not args.force:
                 print(f"{name}: finished earlier, skipped")
                 continue
             print(f"{name}: training", flush=True)
-            record = run_row(ROWS[name], runs_dir, args.tiny, args.cache_dir)
+            record = run_row(ROWS[name], runs_dir, records_dir, args.tiny, args.cache_dir)
             accuracy = ", ".join(f"{s} {t['accuracy']:.4f}" for s, t in record["tests"].items())
             print(f"{name}: accuracy {accuracy} ({record['total_seconds'] / 60:.1f} min)", flush=True)
-    floors_file = runs_dir / "floors.json"
+    floors_file = records_dir / "floors.json"
     if args.no_floors:
         floors = {}
     elif floors_file.is_file():
@@ -745,10 +743,10 @@ def main(argv: list[str] | None = None) -> int:
         floors = measure_floors(runs_dir, args.cache_dir)
         floors_file.parent.mkdir(parents=True, exist_ok=True)
         floors_file.write_text(json.dumps(floors, indent=2) + "\n")
-    benchmark_file = args.benchmark or runs_dir / "length_bucketing.json"
+    benchmark_file = args.benchmark or records_dir / "length_bucketing.json"
     benchmark = json.loads(benchmark_file.read_text()) if benchmark_file.is_file() else None
     figures_dir = page.parent / "localization"
-    write_page(runs_dir, page, floors, benchmark, figures_dir)
+    write_page(records_dir, page, floors, benchmark, figures_dir)
     print(f"wrote {page}")
     return 0
 

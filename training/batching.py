@@ -1,4 +1,4 @@
-"""Length-bucketed training batches, the seed 003 recipe, as a sampler and a `Trainer` subclass.
+"""Length-bucketed training batches, the seed 003 recipe (`batching: length_buckets`, see `training/trainer.py`).
 
 The seed's `iterBatch` sorts the proteins by length, cuts the sorted list into batches and shuffles the order of the
 batches every epoch, so each batch is padded only to the longest of similar-length proteins. transformers' own
@@ -17,7 +17,6 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import torch
 from torch.utils.data import Sampler
-from transformers import Trainer
 
 
 def length_buckets(lengths: Sequence[int], batch_size: int, seed: int = 0) -> list[np.ndarray]:
@@ -70,26 +69,3 @@ class LengthBucketedSampler(Sampler[int]):
         self.epoch += 1  # a new order next epoch even when nobody calls set_epoch
         for bucket in [full[i] for i in order] + partial:
             yield from bucket.tolist()
-
-
-class LengthBucketedTrainer(Trainer):
-    """`Trainer` that trains on `LengthBucketedSampler` batches and evaluates in dataset order.
-
-    Lengths come from the dataset's `length` column (`TrainingArguments.length_column_name`) if it has one, else from
-    the length of each `input_ids`.
-    """
-
-    def _get_train_sampler(self, train_dataset=None) -> Sampler:
-        dataset = train_dataset if train_dataset is not None else self.train_dataset
-        column = self.args.length_column_name
-        if column in dataset.column_names:
-            lengths = list(dataset[column])
-        else:
-            lengths = [len(ids) for ids in dataset["input_ids"]]
-        return LengthBucketedSampler(lengths, self.args.train_batch_size, seed=self.args.seed)
-
-    def _get_eval_sampler(self, eval_dataset) -> Sampler | None:
-        # transformers' group_by_length would shuffle evaluation sets too; predictions must stay in dataset order
-        if self.args.world_size <= 1:
-            return torch.utils.data.SequentialSampler(eval_dataset)
-        return None

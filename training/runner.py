@@ -58,7 +58,7 @@ from ..modeling.losses import IGNORE_INDEX, balanced_class_weights
 from ..modeling.registry import FAMILIES, presets
 from ..tokenization import ProteinTokenizer
 from . import plots
-from .trainer import STEP_DECAY_BASES, ProteinTrainer
+from .trainer import BATCHING, STEP_DECAY_BASES, ProteinTrainer
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 CONFIG_DIR = PACKAGE_DIR / "configs"
@@ -223,6 +223,15 @@ class ProteinTrainingArguments(TrainingArguments):
     early_stopping_threshold: float = field(
         default=0.0, metadata={"help": "Smallest change of the best metric that counts as an improvement."}
     )
+    batching: str | None = field(
+        default=None,
+        metadata={
+            "help": "How training batches are formed: random (shuffled), group_by_length (transformers' length-grouped "
+            "megabatches), length_buckets (seed 003: sorted by length, cut into batches, batch order shuffled every "
+            "epoch) or episodes (ProteinBERT's length episodes); default: episodes for the pretraining objective, "
+            "random otherwise."
+        },
+    )
     keep_checkpoints: bool = field(
         default=False, metadata={"help": "Keep the checkpoint-* folders instead of deleting them after training."}
     )
@@ -279,6 +288,15 @@ class ProteinTrainingArguments(TrainingArguments):
                     f"{SchedulerType(self.lr_scheduler_type).value!r}: set lr_scheduler_type to constant (or "
                     "constant_with_warmup for a warm-up first)"
                 )
+        if self.batching is not None and self.batching not in BATCHING:
+            raise ValueError(f"batching must be one of {', '.join(BATCHING)}; got {self.batching!r}")
+        if self.train_sampling_strategy != "random" and self.batching != self.train_sampling_strategy:
+            raise ValueError(
+                f"train_sampling_strategy={self.train_sampling_strategy!r}: set `batching` instead (random, "
+                "group_by_length, length_buckets or episodes), the one option for how batches are formed"
+            )
+        if self.batching == "group_by_length":
+            self.train_sampling_strategy = "group_by_length"
         if self.label_smoothing_factor:
             raise ValueError(
                 "label_smoothing_factor would make Trainer replace the model's loss; use `label_smoothing` (stored "
@@ -721,6 +739,7 @@ def run(
     run_values: dict | None = None,
 ) -> dict:
     """Train, evaluate on validation and test, and write the run directory; returns the metrics.json content."""
+    resolve_batching(training_args, data_args.objective)
     if data_args.objective != "supervised":
         from . import objectives
 
@@ -787,6 +806,19 @@ def run(
 # run helpers, shared with the self-supervised objectives (objectives.py)
 
 
+def resolve_batching(training_args: ProteinTrainingArguments, objective: str) -> None:
+    """Set the default `batching` of the objective (episodes for ProteinBERT's pretraining, random otherwise) and
+    refuse a scheme the objective cannot use."""
+    episodes = objective == "pretraining"
+    if training_args.batching is None:
+        training_args.batching = "episodes" if episodes else "random"
+    if (training_args.batching == "episodes") != episodes:
+        raise ValueError(
+            f"batching={training_args.batching!r} with objective={objective!r}: episodes are ProteinBERT's "
+            "pretraining batches, and the pretraining objective forms its batches only that way"
+        )
+
+
 def check_push_access(training_args: ProteinTrainingArguments) -> str | None:
     """The Hub repository to push the run to (checked before training, so that a bad token fails at once), or None."""
     if not training_args.push_to_hub_repo:
@@ -830,6 +862,7 @@ def run_record(
         "global_batch_size": training_args.per_device_train_batch_size
         * training_args.world_size
         * training_args.gradient_accumulation_steps,
+        "batching": training_args.batching,
         "learning_rate": training_args.learning_rate,
         "lr_decay": None
         if training_args.lr_decay_factor is None

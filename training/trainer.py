@@ -5,6 +5,11 @@ evaluation.
   learning rate of optimiser step s is `learning_rate x factor ** (s // (every x steps_per_epoch))`, after an optional
   linear warm-up, where steps_per_epoch is the optimiser steps of one pass over the training data loader as accelerate
   prepared it (so per process: 2 processes halve it, and the decay still comes every `every` epochs).
+- `args.batching` (`BATCHING`): how training batches are formed. `random`: shuffled (Trainer's default);
+  `group_by_length`: transformers' `LengthGroupedSampler` (random megabatches sorted by length; it also reorders
+  evaluation sets); `length_buckets`: seed 003's scheme (`batching.py`: proteins sorted by length, cut into batches,
+  batch order shuffled every epoch; evaluation in dataset order); `episodes`: ProteinBERT's sequence-length episodes,
+  given as `train_batch_sampler` by the pretraining objective.
 - `train_batch_sampler`: a sampler that yields whole training batches (lists of dataset keys), used instead of
   Trainer's sampler and `per_device_train_batch_size`; ProteinBERT's sequence-length episodes come this way. Trainer
   calls its `set_epoch` at every epoch, on one process and sharded over several, and sizes every epoch by the first
@@ -24,6 +29,10 @@ from torch.utils.data import DataLoader, Sampler
 from transformers import Trainer
 from transformers.trainer_utils import SchedulerType, has_length
 
+from .batching import LengthBucketedSampler
+
+# how training batches are formed (`ProteinTrainingArguments.batching`)
+BATCHING = ("random", "group_by_length", "length_buckets", "episodes")
 # the schedules a step decay multiplies (any other schedule would already change the learning rate by itself)
 STEP_DECAY_BASES = (SchedulerType.CONSTANT, SchedulerType.CONSTANT_WITH_WARMUP)
 
@@ -58,9 +67,26 @@ class ProteinTrainer(Trainer):
 
     def __init__(self, *args, train_batch_sampler: Sampler | None = None, logits_key: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        batching = getattr(self.args, "batching", None) or "random"
+        if (batching == "episodes") != (train_batch_sampler is not None):
+            raise ValueError(
+                f"batching={batching!r} with{'out' if train_batch_sampler is None else ''} a train_batch_sampler: "
+                "episodes come from the pretraining objective's sampler, and only episodes use one"
+            )
         self.train_batch_sampler = train_batch_sampler
         self.logits_key = logits_key
         self.num_update_steps_per_epoch: int | None = None
+
+    def _get_train_sampler(self, train_dataset=None) -> Sampler | None:
+        if getattr(self.args, "batching", None) != "length_buckets":
+            return super()._get_train_sampler(train_dataset)
+        dataset = train_dataset if train_dataset is not None else self.train_dataset
+        column = self.args.length_column_name
+        if column in dataset.column_names:
+            lengths = list(dataset[column])
+        else:
+            lengths = [len(ids) for ids in dataset["input_ids"]]
+        return LengthBucketedSampler(lengths, self.args.train_batch_size, seed=self.args.seed)
 
     def get_train_dataloader(self) -> DataLoader:
         if self.train_batch_sampler is None:
