@@ -13,6 +13,7 @@ import torch
 import yaml
 from datasets import Dataset
 from proteinhub import build_preset, training
+from proteinhub.training import runner
 from proteinhub.training.batching import LengthBucketedSampler, length_buckets
 from proteinhub.training.trainer import ProteinTrainer
 from transformers.trainer_pt_utils import LengthGroupedSampler
@@ -28,10 +29,10 @@ def arguments(tmp_path: Path, *extra: str):
 def test_batching_defaults_to_none_until_the_objective_resolves_it(tmp_path):
     args = arguments(tmp_path)
     assert args.batching is None and args.train_sampling_strategy == "random"
-    training.runner.resolve_batching(args, "supervised")
+    runner.resolve_batching(args, "supervised")
     assert args.batching == "random"
     args = arguments(tmp_path)
-    training.runner.resolve_batching(args, "pretraining")
+    runner.resolve_batching(args, "pretraining")
     assert args.batching == "episodes"
 
 
@@ -57,7 +58,7 @@ def test_bad_batching_is_refused(tmp_path, extra, message):
 def test_batching_the_objective_cannot_use_is_refused(tmp_path, batching, objective):
     args = arguments(tmp_path, "--batching", batching)
     with pytest.raises(ValueError, match="episodes are ProteinBERT's"):
-        training.runner.resolve_batching(args, objective)
+        runner.resolve_batching(args, objective)
 
 
 def tiny_trainer(tmp_path: Path, batching: str, lengths: list[int], batch_size: int) -> ProteinTrainer:
@@ -70,7 +71,7 @@ def tiny_trainer(tmp_path: Path, batching: str, lengths: list[int], batch_size: 
         }
     )
     args = arguments(tmp_path, "--batching", batching, "--per_device_train_batch_size", str(batch_size), "--seed", "3")
-    training.runner.resolve_batching(args, "supervised")
+    runner.resolve_batching(args, "supervised")
     model = build_preset("protein-cnn-small", hidden_size=8, embedding_size=4, num_layers=1)
     collator = training.ProteinDataCollator(0, torch.long)
     return ProteinTrainer(model=model, args=args, train_dataset=dataset, data_collator=collator)

@@ -19,6 +19,7 @@ from datasets import Dataset, Features, List, Value
 from huggingface_hub import ModelCard
 from proteinhub import training
 from proteinhub.evaluation import metrics
+from proteinhub.training.models import task_fields
 from transformers import pipeline
 
 REPO = Path(__file__).resolve().parents[1]
@@ -132,10 +133,9 @@ def test_packaged_config_is_found_by_name(tmp_path, monkeypatch):
 
 
 def test_misspelt_config_override_is_refused():
-    task = training.Task(level="residue", problem="classification", label_column="labels", class_names=("a", "b"))
     model_args = training.ModelArguments(model="protein-cnn-small", config_overrides={"dropout:0.3": None})
     with pytest.raises(ValueError, match=r"'dropout:0.3'.*not fields of ProteinCNNConfig"):
-        training.build_model(model_args, task, None, 0.0)
+        training.model_config(model_args, model_args.config_overrides)
 
 
 # task inference and class weights
@@ -165,7 +165,10 @@ def test_balanced_class_weights_land_in_the_model_config():
     split = residue_split([[0, 0, -100], [0, 1]])
     task = training.infer_task(split, training.DataArguments(dataset_name="toy"))
     weights = training.resolve_class_weights(training.LossArguments(class_weights="balanced"), task, split)
-    model = training.build_model(training.ModelArguments(model="protein-cnn-small"), task, weights, 0.1)
+    model_args = training.ModelArguments(model="protein-cnn-small")
+    family, _ = training.model_config(model_args, {})
+    fields = task_fields(task, family, weights, 0.1)
+    model = training.build_model(model_args, family, family.models[task.auto_class], {}, fields)
     assert model.config.class_weights == pytest.approx([2 / 3, 2.0])
     assert model.config.label_smoothing == 0.1
     assert model.config.id2label == {0: "LABEL_0", 1: "LABEL_1"}

@@ -23,7 +23,7 @@ from datasets import Dataset
 from proteinhub import ProteinTokenizer, training
 from proteinhub.modeling.proteinbert import ProteinBertForPreTraining, ProteinBertForTokenClassification
 from proteinhub.modeling.unirep import UniRepConfig, UniRepForCausalLM
-from proteinhub.training import objectives, pretraining
+from proteinhub.training import data, objectives, pretraining
 from proteinhub.training.trainer import ProteinTrainer
 from safetensors.torch import load_file
 from transformers import AutoModel, AutoModelForPreTraining, EvalPrediction, TrainerCallback
@@ -155,7 +155,7 @@ def test_causal_lm_loss_and_metrics_match_a_hand_computation():
     tokenizer = ProteinTokenizer(**model.config.tokenizer_kwargs)
     sequences = ["MKTAYIAKQR", "MSSHE", "MKV"]
     split = Dataset.from_dict({"id": ["a", "b", "c"], "sequence": sequences})
-    tokenized = objectives.tokenize_sequences(split, tokenizer, training.DataArguments(dataset_name="toy"), None)
+    tokenized = data.tokenize_sequences(split, tokenizer, training.DataArguments(dataset_name="toy"), None)
     collate = training.ProteinDataCollator(tokenizer.pad_token_id, torch.long)
     batch = collate(list(tokenized))
     with torch.no_grad():
@@ -318,7 +318,7 @@ def test_representation_configs_parse():
         model_args, data_args, _, training_args, _ = training.parse_arguments(["--config", str(path)])
         assert data_args.objective in ("causal_lm", "reconstruction", "pretraining"), path
         family, _ = training.resolve_model_name(model_args.model)
-        objectives.model_class_for(family, objectives.OBJECTIVES[data_args.objective])
+        objectives.OBJECTIVES[data_args.objective].model_class(family)
 
 
 @pytest.mark.slow
