@@ -17,8 +17,8 @@ Tasks (`PIPELINE_TASKS`, one entry per task; add yours there):
 - `protein-feature-extraction`: one vector per protein (the masked mean of its residue vectors, or the backbone's
   `pooler_output`), optionally one per residue, from any backbone (`AutoModel`); engine: `embed.embed_sequences`,
   shared with `proteinhub embed`. transformers' own `feature-extraction` (per-token vectors) is left as it is.
-- `secondary-structure` (registered by `modeling/secondary_structure/pipeline_secondary_structure.py`, imported
-  here): per-residue secondary-structure strings, long proteins in overlapping windows.
+- `secondary-structure` (`secondary_structure.py`): per-residue secondary-structure strings, long proteins in
+  overlapping windows (`windowing.py`).
 
 `ProteinPredictor` runs whole proteins through any sequence- or token-level head in batches (for token-level heads
 with the secondary-structure pipeline's windows); `proteinhub predict` uses it for every model that is not a
@@ -37,12 +37,13 @@ from typing import Any
 import numpy as np
 import torch
 from Bio import SeqIO
-from transformers import AutoModel, AutoModelForSequenceClassification, Pipeline
+from transformers import AutoModel, AutoModelForSequenceClassification, AutoModelForTokenClassification, Pipeline
 from transformers.pipelines import PIPELINE_REGISTRY
 
 from ..tokenization import InvalidSequenceError, ProteinTokenizer
 from .embed import POOLING, embed_sequences
-from .secondary_structure import chunk_windows, stitch
+from .secondary_structure import SecondaryStructurePipeline
+from .windowing import chunk_windows, stitch
 
 SITE_LABELS = ("negative", "positive")  # the phosphosite dataset's class names; positive = phosphorylated
 FASTA_SUFFIXES = (".fasta", ".fa", ".faa", ".fas")
@@ -576,6 +577,11 @@ PIPELINE_TASKS: dict[str, dict] = {
     "protein-feature-extraction": {
         "pipeline_class": ProteinFeatureExtractionPipeline,
         "pt_model": AutoModel,
+        "type": "text",
+    },
+    "secondary-structure": {
+        "pipeline_class": SecondaryStructurePipeline,
+        "pt_model": AutoModelForTokenClassification,
         "type": "text",
     },
 }

@@ -1,7 +1,6 @@
 """The `secondary-structure` pipeline task: whole proteins in, per-residue 3-state secondary structure out.
 
-Importing this module registers the task with transformers (`register_pipeline()`, idempotent); so does
-`import proteinhub.inference.pipelines`:
+`import proteinhub.inference.pipelines` registers the task with transformers (with the other pipeline tasks):
 
 >>> import proteinhub.inference.pipelines  # doctest: +SKIP
 >>> from transformers import pipeline
@@ -22,47 +21,11 @@ residue has at least `overlap // 2` residues of context on the side of the cut.
 
 from __future__ import annotations
 
-import torch
-from transformers import AutoModelForTokenClassification
-from transformers.pipelines import PIPELINE_REGISTRY
 from transformers.pipelines.base import ChunkPipeline
 
+from .windowing import chunk_windows, stitch
+
 TASK = "secondary-structure"
-
-# helpers
-
-
-def chunk_windows(length: int, chunk_length: int | None, overlap: int) -> list[tuple[int, int]]:
-    """[start, stop) residue windows of at most `chunk_length` residues covering `length`, consecutive windows
-    overlapping by `overlap` residues (the last window ends at the protein end).
-
-    Example:
-        >>> chunk_windows(10, 4, 2)
-        [(0, 4), (2, 6), (4, 8), (6, 10)]
-    """
-    if chunk_length is None or length <= chunk_length:
-        return [(0, length)]
-    if not 0 <= overlap < chunk_length:
-        raise ValueError(f"overlap must be in [0, chunk_length={chunk_length}), got {overlap}")
-    windows, start = [], 0
-    while True:
-        stop = min(start + chunk_length, length)
-        windows.append((start, stop))
-        if stop == length:
-            return windows
-        start = stop - overlap
-
-
-def stitch(windows: list[tuple[int, int]], probabilities: list[torch.Tensor]) -> torch.Tensor:
-    """(length, num_labels) per-residue probabilities from overlapping windows; each overlap is split at its middle."""
-    length = windows[-1][1]
-    stitched = probabilities[0].new_empty(length, probabilities[0].shape[-1])
-    for index, ((start, stop), window) in enumerate(zip(windows, probabilities)):
-        left = 0 if index == 0 else (windows[index - 1][1] + start) // 2
-        right = length if index == len(windows) - 1 else (stop + windows[index + 1][0]) // 2
-        stitched[left:right] = window[left - start : right - start]
-    return stitched
-
 
 # pipeline
 
@@ -152,14 +115,3 @@ class SecondaryStructurePipeline(ChunkPipeline):
             "labels": names,
             "chunks": windows,
         }
-
-
-def register_pipeline() -> None:
-    """Register the `secondary-structure` task with transformers' `PIPELINE_REGISTRY` (idempotent)."""
-    if PIPELINE_REGISTRY.supported_tasks.get(TASK, {}).get("impl") is not SecondaryStructurePipeline:
-        PIPELINE_REGISTRY.register_pipeline(
-            TASK, pipeline_class=SecondaryStructurePipeline, pt_model=AutoModelForTokenClassification, type="text"
-        )
-
-
-register_pipeline()

@@ -339,7 +339,7 @@ def gru_vs_lstm_findings(bench: dict) -> list[str]:
 def chunking_check(runs_dir: Path, run_name: str = "bigru-cnn-cpu") -> dict | None:
     """Q3 on CB513 through the `secondary-structure` pipeline, whole proteins vs overlapping chunks (how much the
     pipeline's chunking of long proteins costs); written to `<runs_dir>/results/chunking.json`."""
-    import proteinhub.inference.secondary_structure  # noqa: F401  (registers the task)
+    import proteinhub.inference.pipelines  # noqa: F401  (registers the task)
     from proteinhub.tokenization import ProteinTokenizer
     from transformers import AutoModelForTokenClassification, pipeline
 

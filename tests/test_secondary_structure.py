@@ -330,13 +330,13 @@ def test_missing_raw_file_in_data_dir_names_the_download(tmp_path):
     ],
 )
 def test_chunk_windows(length, chunk_length, overlap, windows):
-    from proteinhub.inference.secondary_structure import chunk_windows
+    from proteinhub.inference.windowing import chunk_windows
 
     assert chunk_windows(length, chunk_length, overlap) == windows
 
 
 def test_stitch_splits_each_overlap_in_the_middle():
-    from proteinhub.inference.secondary_structure import stitch
+    from proteinhub.inference.windowing import stitch
 
     windows = [(0, 6), (4, 10)]
     first, second = torch.zeros(6, 3), torch.ones(6, 3)
@@ -346,7 +346,8 @@ def test_stitch_splits_each_overlap_in_the_middle():
 
 @pytest.mark.filterwarnings("ignore:Token indices sequence length")
 def test_secondary_structure_pipeline_strings_and_chunks(tmp_path):
-    from proteinhub.inference.secondary_structure import chunk_windows
+    import proteinhub.inference.pipelines  # noqa: F401  (registers the pipeline tasks)
+    from proteinhub.inference.windowing import chunk_windows
     from transformers import pipeline
 
     model = tiny_model(max_length=22)  # 20 residues per chunk after <cls> and <eos>

@@ -2,8 +2,7 @@
 
 Registers `secondary_structure` with AutoConfig, AutoModel (the encoder) and AutoModelForTokenClassification, plus
 the presets of Table 1 and small presets that train on a CPU. The `secondary-structure` pipeline task is registered
-by importing `proteinhub.inference.secondary_structure` (or calling its
-`register_pipeline()`).
+by `import proteinhub.inference.pipelines`.
 """
 
 from ..registry import ModelFamily, Preset, register_family
