@@ -38,6 +38,7 @@ import torch.nn.functional as F
 import yaml
 from transformers import EvalPrediction, PreTrainedModel, set_seed
 
+from ..evaluation.metrics import accuracy
 from ..modeling.losses import IGNORE_INDEX
 from ..modeling.registry import FAMILIES
 from ..tokenization import ProteinTokenizer
@@ -121,7 +122,7 @@ def token_metrics(prediction: EvalPrediction, *, shift: bool) -> dict:
         return {}
     cross_entropy = float(values[..., 1][scored].mean())
     return {
-        "accuracy": float((values[..., 0][scored] == labels[scored]).mean()),
+        "accuracy": accuracy(labels[scored], values[..., 0][scored].astype("int64")),
         "cross_entropy": cross_entropy,
         "perplexity": math.exp(min(cross_entropy, 700.0)),  # exp overflows a float beyond ~709
     }
