@@ -74,15 +74,16 @@ def build(rnn_type: str, hidden: int, seed: int):
 
 
 def q3(model, proteins, tokenizer) -> float:
+    from proteinhub.dataset_scripts.secondary_structure import LABEL_NAMES
+    from proteinhub.evaluation.metrics import q3_metrics
+
     model.eval()
-    correct = total = 0
+    labels, logits = [], []
     with torch.no_grad():
-        for inputs, labels in batches(proteins, 32, tokenizer, None):
-            predictions = model(**inputs).logits.argmax(-1)
-            scored = labels != -100
-            correct += int((predictions[scored] == labels[scored]).sum())
-            total += int(scored.sum())
-    return correct / total
+        for inputs, batch_labels in batches(proteins, 32, tokenizer, None):
+            logits += list(model(**inputs).logits.float().numpy())
+            labels += list(batch_labels.numpy())
+    return q3_metrics(labels, logits, LABEL_NAMES)["q3"]
 
 
 def measure_speed(proteins, tokenizer, hidden: int, steps: int = 12) -> dict:

@@ -380,8 +380,8 @@ def run_row(row: Row, runs_dir: Path, records_dir: Path, tiny: bool, cache_dir: 
 
 def logistic_floor(train_x, train_y, tests: dict[str, tuple], columns: slice) -> dict:
     """baselines.md section 3: StandardScaler + multinomial LR, C by 5-fold stratified CV accuracy on train."""
+    from proteinhub.evaluation.metrics import label_metrics
     from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import accuracy_score, f1_score
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -396,7 +396,8 @@ def logistic_floor(train_x, train_y, tests: dict[str, tuple], columns: slice) ->
     result = {"C": search.best_params_["logisticregression__C"]}
     for name, (x, y) in tests.items():
         predicted = search.predict(x[:, columns])
-        result[name] = {"accuracy": accuracy_score(y, predicted), "f1_macro": f1_score(y, predicted, average="macro")}
+        scores = label_metrics(y, predicted)
+        result[name] = {"accuracy": scores["accuracy"], "f1_macro": scores["f1_macro"]}
     return result
 
 

@@ -102,28 +102,29 @@ def predict_residues(model, tokenizer, split, *, max_tokens: int = 16384) -> tup
 
 def best_threshold(scores: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     """The threshold (among 400 score quantiles) with the highest MCC, and that MCC."""
-    from sklearn.metrics import matthews_corrcoef
+    from proteinhub.evaluation.metrics import mcc
 
     candidates = np.unique(np.quantile(scores, np.linspace(0.0, 1.0, 401)))
-    values = [matthews_corrcoef(labels, scores >= threshold) for threshold in candidates]
+    values = [mcc(labels, scores >= threshold) for threshold in candidates]
     best = int(np.argmax(values))
     return float(candidates[best]), float(values[best])
 
 
 def score(validation: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray]) -> dict:
-    """Test ROC-AUC, PR-AUC, and MCC at the best validation threshold (also at 0.5)."""
-    from sklearn.metrics import average_precision_score, matthews_corrcoef, roc_auc_score
+    """Test ROC-AUC, PR-AUC (of the modified residues, label 1), and MCC at the best validation threshold (also at
+    0.5)."""
+    from proteinhub.evaluation.metrics import mcc, pr_auc, roc_auc
 
     threshold, validation_mcc = best_threshold(*validation)
     scores, labels = test
     return {
         "threshold": threshold,
         "validation_mcc": validation_mcc,
-        "validation_roc_auc": float(roc_auc_score(validation[1], validation[0])),
-        "roc_auc": float(roc_auc_score(labels, scores)),
-        "pr_auc": float(average_precision_score(labels, scores)),
-        "mcc": float(matthews_corrcoef(labels, scores >= threshold)),
-        "mcc_at_0.5": float(matthews_corrcoef(labels, scores >= 0.5)),
+        "validation_roc_auc": roc_auc(validation[1], validation[0], positive_label=1),
+        "roc_auc": roc_auc(labels, scores, positive_label=1),
+        "pr_auc": pr_auc(labels, scores, positive_label=1),
+        "mcc": mcc(labels, scores >= threshold),
+        "mcc_at_0.5": mcc(labels, scores >= 0.5),
         "test_residues": int(labels.size),
         "test_positives": int(labels.sum()),
     }
@@ -196,8 +197,8 @@ def one_hot_windows(split, half: int) -> tuple[np.ndarray, np.ndarray]:
 def run_floor(name: str, runs_dir: Path, tiny: bool) -> dict:
     """Logistic regression on one-hot windows of the candidate residues (C chosen on validation PR-AUC)."""
     from proteinhub import training
+    from proteinhub.evaluation.metrics import pr_auc
     from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import average_precision_score
 
     ptm = name.removeprefix("floor_")
     argv = ["--config", str(CONFIG_DIR / f"ptm_{ptm}_weighted.yaml"), "--output_dir", str(runs_dir / name)]
@@ -209,7 +210,7 @@ def run_floor(name: str, runs_dir: Path, tiny: bool) -> dict:
     best = None
     for c in (0.01, 0.1, 1.0):
         model = LogisticRegression(C=c, max_iter=2000, class_weight="balanced").fit(*data["train"])
-        value = average_precision_score(data["validation"][1], model.predict_proba(data["validation"][0])[:, 1])
+        value = pr_auc(data["validation"][1], model.predict_proba(data["validation"][0])[:, 1], positive_label=1)
         if best is None or value > best[0]:
             best = (value, c, model)
     _, c, model = best
@@ -242,16 +243,14 @@ def residue_embeddings(backbone, tokenizer, split, residues: str, limit: int, se
 
 def _separability(features: np.ndarray, labels: np.ndarray, folds: int = 5) -> float:
     """Cross-validated ROC-AUC of a logistic regression (NaN when a class has fewer members than folds)."""
+    from proteinhub.evaluation.metrics import roc_auc
     from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import cross_val_predict
 
     if min(int(labels.sum()), int((labels == 0).sum())) < folds:
         return float("nan")
     model = LogisticRegression(max_iter=2000)
-    return float(
-        roc_auc_score(labels, cross_val_predict(model, features, labels, cv=folds, method="predict_proba")[:, 1])
-    )
+    return roc_auc(labels, cross_val_predict(model, features, labels, cv=folds, method="predict_proba")[:, 1])
 
 
 def run_pca(runs_dir: Path, tiny: bool, figure: Path) -> dict:

@@ -193,7 +193,7 @@ def unigram_metrics(train: list[str], sequences: list[str]) -> dict:
 
 def stability_probe(embed, settings: dict, seed: int) -> dict:
     """Ridge on standardised frozen representations, alpha by validation Spearman, Spearman rho on test."""
-    from scipy.stats import spearmanr
+    from proteinhub.evaluation.metrics import spearman
     from sklearn.linear_model import Ridge
     from sklearn.preprocessing import StandardScaler
 
@@ -207,11 +207,11 @@ def stability_probe(embed, settings: dict, seed: int) -> dict:
     best = None
     for alpha in (1e-2, 0.1, 1, 10, 100, 1e3, 1e4):
         ridge = Ridge(alpha=alpha).fit(features["train"], data["train"][1])
-        valid = spearmanr(ridge.predict(features["validation"]), data["validation"][1]).statistic
+        valid = spearman(data["validation"][1], ridge.predict(features["validation"]))
         if best is None or valid > best[1]:
             best = (alpha, valid, ridge)
     alpha, valid, ridge = best
-    test = spearmanr(ridge.predict(features["test"]), data["test"][1]).statistic
+    test = spearman(data["test"][1], ridge.predict(features["test"]))
     sizes = {split: len(y) for split, (_, y) in data.items()}
     return {
         "stability_spearman_test": float(test),

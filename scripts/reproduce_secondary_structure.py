@@ -155,41 +155,14 @@ def _teacher_forced_logits(model, encoding, labels: list[list[int]], leading: in
     return head.decode_pass(head.condition(features, mask), token_labels)
 
 
-def q3_metrics(labels: list[list[int]], logits: list[np.ndarray]) -> dict:
-    """Q3 over all scored residues, per-protein mean Q3, per-class precision/recall/F1, confusion matrix."""
-    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
-
-    flat_true, flat_pred, per_protein = [], [], []
-    for truth, scores in zip(labels, logits):
-        truth = np.asarray(truth)
-        scored = truth != IGNORE_INDEX
-        if not scored.any():
-            continue
-        predicted = scores.argmax(-1)
-        flat_true.append(truth[scored])
-        flat_pred.append(predicted[scored])
-        per_protein.append(float((predicted[scored] == truth[scored]).mean()))
-    true, pred = np.concatenate(flat_true), np.concatenate(flat_pred)
-    precision, recall, f1, support = precision_recall_fscore_support(true, pred, labels=[0, 1, 2], zero_division=0)
-    return {
-        "q3": float((true == pred).mean()),
-        "q3_per_protein": float(np.mean(per_protein)),
-        "scored_residues": int(true.size),
-        "proteins": len(per_protein),
-        "per_class": {
-            name: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
-            for name, p, r, f, s in zip(LABELS, precision, recall, f1, support)
-        },
-        "f1_macro": float(np.mean(f1)),
-        "confusion_matrix": confusion_matrix(true, pred, labels=[0, 1, 2]).tolist(),
-    }
-
-
 def evaluate(model, split, **predict_kwargs) -> dict:
+    """Q3 (the one implementation, `proteinhub.evaluation.metrics.q3_metrics`) and inference speed on `split`."""
+    from proteinhub.evaluation.metrics import q3_metrics
+
     started = time.process_time()
     logits = predict(model, split["sequence"], labels=split["labels"], **predict_kwargs)
     cpu_seconds = time.process_time() - started
-    metrics = q3_metrics(split["labels"], logits)
+    metrics = q3_metrics(split["labels"], logits, LABELS)
     residues = sum(len(sequence) for sequence in split["sequence"])
     metrics["inference_residues_per_cpu_s"] = residues / max(cpu_seconds, 1e-9)
     return metrics
@@ -340,6 +313,7 @@ def chunking_check(runs_dir: Path, run_name: str = "bigru-cnn-cpu") -> dict | No
     """Q3 on CB513 through the `secondary-structure` pipeline, whole proteins vs overlapping chunks (how much the
     pipeline's chunking of long proteins costs); written to `<runs_dir>/results/chunking.json`."""
     import proteinhub.inference.pipelines  # noqa: F401  (registers the task)
+    from proteinhub.evaluation.metrics import q3_metrics
     from proteinhub.tokenization import ProteinTokenizer
     from transformers import AutoModelForTokenClassification, pipeline
 
@@ -358,7 +332,7 @@ def chunking_check(runs_dir: Path, run_name: str = "bigru-cnn-cpu") -> dict | No
         kwargs = {} if chunk_length is None else {"chunk_length": chunk_length}
         outputs = predictor(list(split["sequence"]), batch_size=8, **kwargs)
         logits = [np.log(np.asarray(output["probabilities"])) for output in outputs]
-        metrics = q3_metrics(split["labels"], logits)
+        metrics = q3_metrics(split["labels"], logits, LABELS)
         chunked = sum(len(output["chunks"]) > 1 for output in outputs)
         rows.append(
             {

@@ -40,7 +40,7 @@ import torch.nn.functional as F
 from torch.utils.data import Sampler
 from transformers import EvalPrediction, PreTrainedModel
 
-from ..evaluation.metrics import build_compute_metrics, classification_confusion_matrix, valid_residues
+from ..evaluation.metrics import accuracy, build_compute_metrics, classification_confusion_matrix, valid_residues
 from ..hub import cards
 from ..modeling.losses import IGNORE_INDEX
 from ..modeling.registry import FAMILIES
@@ -320,7 +320,7 @@ def token_metrics(prediction: EvalPrediction, *, shift: bool) -> dict:
         return {}
     cross_entropy = float(values[..., 1][scored].mean())
     return {
-        "accuracy": float((values[..., 0][scored] == labels[scored]).mean()),
+        "accuracy": accuracy(labels[scored], values[..., 0][scored].astype("int64")),
         "cross_entropy": cross_entropy,
         "perplexity": math.exp(min(cross_entropy, 700.0)),  # exp overflows a float beyond ~709
     }
