@@ -42,18 +42,31 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from reproduction import (
+    DATA_DIR,
+    REPO,
+    classification_report,
+    epoch_log,
+    finished,
+    learning_curves,
+    load_model,
+    load_records,
+    predict_logits,
+    read_json,
+    render_page,
+    write_json,
+)
 
-REPO = Path(__file__).resolve().parents[1]
 CONFIG_DIR = REPO / "configs" / "localization"
 DEFAULT_RUNS_DIR = REPO / "runs" / "localization"
 TINY_RUNS_DIR = REPO / "runs" / "localization-tiny"  # never mixed with the real results
 RESULTS_DIR = REPO / "docs" / "results"
 PAGE = RESULTS_DIR / "localization.md"
 RECORDS_DIR = RESULTS_DIR / "localization" / "rows"  # one JSON per finished row, committed with the page
-SHARED_DATA = REPO.parent / "shared" / "data"
-MULTILOC_DIR = SHARED_DATA / "localization_multiloc"
-DEEPLOC_DIR = SHARED_DATA / "localization_deeploc1"
+MULTILOC_DIR = DATA_DIR / "localization_multiloc"
+DEEPLOC_DIR = DATA_DIR / "localization_deeploc1"
 DERIVED_TRAIN = "data/multiloc_deeploc_train.fasta"  # under the runs dir, named in configs/localization/*.yaml
+# `batching` of train.py, as each row's section names it
 BATCHING = {
     "length_buckets": "the seed's length buckets (`batching: length_buckets`)",
     "group_by_length": "transformers' length-grouped megabatches (`batching: group_by_length`)",
@@ -195,50 +208,15 @@ def load_split(name: str, file_name: str, config_name: str, cache_dir: str | Non
 # evaluation
 
 
-def predict_logits(model, tokenizer, sequences: list[str], batch_size: int = 64) -> np.ndarray:
-    """(n, num_labels) logits, in input order; proteins are batched by length (less padding)."""
-    order = np.argsort([len(sequence) for sequence in sequences], kind="stable")
-    logits = np.zeros((len(sequences), model.config.num_labels), dtype=np.float32)
-    model.eval()
-    with torch.no_grad():
-        for start in range(0, len(order), batch_size):
-            chosen = order[start : start + batch_size]
-            encoding = tokenizer([sequences[i] for i in chosen], padding=True, return_tensors="pt")
-            logits[chosen] = model(**encoding).logits.float().numpy()
-    return logits
-
-
-def per_class(matrix: np.ndarray, class_names: list[str]) -> dict[str, dict[str, float | int]]:
-    """Precision, recall and support of every class from a (true, predicted) count matrix."""
-    matrix = np.asarray(matrix)
-    table = {}
-    for index, name in enumerate(class_names):
-        predicted, true = int(matrix[:, index].sum()), int(matrix[index].sum())
-        hits = int(matrix[index, index])
-        table[name] = {
-            "precision": hits / predicted if predicted else None,
-            "recall": hits / true if true else None,
-            "support": true,
-        }
-    return table
-
-
 def evaluate(model, tokenizer, dataset, class_names: list[str], png: Path, title: str) -> dict:
     """Metrics, per-class precision/recall, confusion matrix (+ its PNG) of `model` on a labelled dataset."""
-    from proteinhub.evaluation.metrics import classification_confusion_matrix, classification_metrics
     from proteinhub.training import plots
 
-    labels = np.asarray(dataset["label"])
-    logits = predict_logits(model, tokenizer, list(dataset["sequence"]))
-    matrix = classification_confusion_matrix(labels, logits, len(class_names))
-    plots.plot_confusion_matrix(matrix, class_names, png, title)
-    return {
-        **classification_metrics(labels, logits),
-        "num_proteins": int(len(labels)),
-        "per_class": per_class(matrix, class_names),
-        "confusion_matrix": matrix.tolist(),
-        "confusion_matrix_png": png.name,
-    }
+    report = classification_report(
+        dataset["label"], predict_logits(model, tokenizer, list(dataset["sequence"])), class_names
+    )
+    plots.plot_confusion_matrix(np.asarray(report["confusion_matrix"]), class_names, png, title)
+    return {**report, "num_proteins": len(dataset), "confusion_matrix_png": png.name}
 
 
 def confusion_title(title: str, split: str, num_proteins: int, trained_on: str, num_classes: int) -> str:
@@ -267,31 +245,11 @@ def epoch_history(log_history: list[dict]) -> list[dict]:
     return [epochs[key] for key in sorted(epochs) if "validation_loss" in epochs[key]]
 
 
-def plot_learning_curves(history: list[dict], best_epoch: float | None, path: Path, title: str) -> None:
-    """Loss (training, validation) and validation accuracy / macro-F1 per epoch; the kept epoch marked."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    epochs = [row["epoch"] for row in history]
-    figure, (loss_axes, score_axes) = plt.subplots(1, 2, figsize=(11, 4))
-    for key, label in (("train_loss", "training"), ("validation_loss", "validation")):
-        points = [(row["epoch"], row[key]) for row in history if key in row]
-        loss_axes.plot([e for e, _ in points], [v for _, v in points], "-", label=label)
-    for key, label in (("validation_accuracy", "validation accuracy"), ("validation_f1_macro", "validation macro-F1")):
-        score_axes.plot(epochs, [row.get(key) for row in history], "-", label=label)
-    for axes, ylabel in ((loss_axes, "cross-entropy loss"), (score_axes, "score")):
-        if best_epoch is not None:
-            axes.axvline(best_epoch, color="gray", linestyle="--", label=f"kept checkpoint (epoch {best_epoch:g})")
-        axes.set_xlabel("epoch")
-        axes.set_ylabel(ylabel)
-        axes.grid(alpha=0.3)
-        axes.legend()
-    figure.suptitle(textwrap.fill(title, 110))
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+def history_log(history: list[dict]) -> list[dict]:
+    """`epoch_history` back in `trainer.state.log_history`'s form, for `training.plots.plot_learning_curves`."""
+    names = {"train_loss": "loss", "validation_loss": "eval_loss", "validation_accuracy": "eval_accuracy"}
+    names["validation_f1_macro"] = "eval_f1_macro"
+    return [{"epoch": row["epoch"], names[key]: value} for row in history for key, value in row.items() if key in names]
 
 
 # runs
@@ -300,7 +258,6 @@ def plot_learning_curves(history: list[dict], best_epoch: float | None, path: Pa
 def run_row(row: Row, runs_dir: Path, records_dir: Path, tiny: bool, cache_dir: str | None) -> dict:
     """Train and evaluate one row; returns its result record (also written to `<records_dir>/<row>.json`)."""
     from proteinhub import training
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     derived = None
     if row.derived_train:
@@ -322,8 +279,7 @@ def run_row(row: Row, runs_dir: Path, records_dir: Path, tiny: bool, cache_dir: 
     metrics = training.run(model_args, data_args, loss_args, training_args, values)
     seconds = time.perf_counter() - started
 
-    model = AutoModelForSequenceClassification.from_pretrained(output_dir)
-    tokenizer = AutoTokenizer.from_pretrained(output_dir)
+    model, tokenizer = load_model(output_dir)
     class_names = [model.config.id2label[i] for i in range(model.config.num_labels)]
     sizes = metrics["run"]["split_sizes"]
     trained_on = f"{row.trained_on} ({sizes['train']:,} train + {sizes['validation']:,} validation)"
@@ -340,10 +296,8 @@ def run_row(row: Row, runs_dir: Path, records_dir: Path, tiny: bool, cache_dir: 
         title = confusion_title(row.title, split, len(dataset), trained_on, len(class_names))
         evaluations[split] = evaluate(model, tokenizer, dataset, class_names, png, title)
 
-    state = json.loads((output_dir / "trainer_state.json").read_text())
-    history = epoch_history(state["log_history"])
+    history = epoch_history(epoch_log(output_dir))
     best_epoch = metrics["train"]["best_checkpoint_epoch"]
-    plot_learning_curves(history, best_epoch, output_dir / "learning_curves.png", f"{row.title}: {trained_on}")
     record = {
         "row": row.name,
         "tiny": tiny,
@@ -370,8 +324,7 @@ def run_row(row: Row, runs_dir: Path, records_dir: Path, tiny: bool, cache_dir: 
         "threads": torch.get_num_threads(),
         "versions": metrics["run"]["versions"],
     }
-    records_dir.mkdir(parents=True, exist_ok=True)
-    (records_dir / f"{row.name}.json").write_text(json.dumps(record, indent=2) + "\n")
+    write_json(records_dir / f"{row.name}.json", record)
     return record
 
 
@@ -380,8 +333,8 @@ def run_row(row: Row, runs_dir: Path, records_dir: Path, tiny: bool, cache_dir: 
 
 def logistic_floor(train_x, train_y, tests: dict[str, tuple], columns: slice) -> dict:
     """baselines.md section 3: StandardScaler + multinomial LR, C by 5-fold stratified CV accuracy on train."""
-    from proteinhub.evaluation.metrics import label_metrics
     from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import accuracy_score, f1_score
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -396,8 +349,7 @@ def logistic_floor(train_x, train_y, tests: dict[str, tuple], columns: slice) ->
     result = {"C": search.best_params_["logisticregression__C"]}
     for name, (x, y) in tests.items():
         predicted = search.predict(x[:, columns])
-        scores = label_metrics(y, predicted)
-        result[name] = {"accuracy": scores["accuracy"], "f1_macro": scores["f1_macro"]}
+        result[name] = {"accuracy": accuracy_score(y, predicted), "f1_macro": f1_score(y, predicted, average="macro")}
     return result
 
 
@@ -445,28 +397,50 @@ def measure_floors(runs_dir: Path, cache_dir: str | None) -> dict:
 
 # page
 
+# the summary table: (row, test split, tested on, the paper's figure, the floor's task)
+SUMMARY = [
+    *[
+        (name, "test", "MultiLoc 20 % (1,192)", "80-85 % (seed 003)", "multiloc")
+        for name in (
+            "multiloc",
+            "multiloc_100epochs",
+            "multiloc_medium",
+            "multiloc_max",
+            "multiloc_medium_max",
+            "multiloc_medium_max_accuracy",
+            "multiloc_large_max",
+        )
+    ],
+    ("deeploc", "test", "DeepLoc test (2,768)", "78 % (DeepLoc, full training set)", "deeploc"),
+    ("deeploc", "test_hard", "setHARD (490)", "-", "deeploc"),
+    ("deeploc_max", "test", "DeepLoc test (2,768)", "78 % (DeepLoc, full training set)", "deeploc"),
+    ("deeploc_max", "test_hard", "setHARD (490)", "-", "deeploc"),
+    ("multiloc_deeploc", "test", "DeepLoc test (2,768)", "78 % (DeepLoc, full training set)", "multiloc_deeploc"),
+    ("multiloc_deeploc", "test_hard", "setHARD (490)", "-", "multiloc_deeploc"),
+    ("multiloc_deeploc_max", "test", "DeepLoc test (2,768)", "78 % (DeepLoc, full training set)", "multiloc_deeploc"),
+    ("multiloc_deeploc_max", "test_hard", "setHARD (490)", "-", "multiloc_deeploc"),
+    ("deeploc_membrane", "test", "DeepLoc test, M/S (1,746)", "92 % (DeepLoc, full training set)", "deeploc_membrane"),
+    (
+        "deeploc_membrane_max",
+        "test",
+        "DeepLoc test, M/S (1,746)",
+        "92 % (DeepLoc, full training set)",
+        "deeploc_membrane",
+    ),
+]
+BENCHMARK_ROWS = (
+    ("random", "random (Trainer default)"),
+    ("group_by_length", "transformers `group_by_length`"),
+    ("bucketed", "seed 003 bucketing (`LengthBucketedSampler`)"),
+)
 
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.1f} %"
 
-
-def _num(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4f}"
-
-
-def write_page(records_dir: Path, page: Path, floors: dict, benchmark: dict | None, figures_dir: Path) -> str:
-    """docs/results/localization.md from the finished rows, with their figures drawn again (from the numbers in the
-    row records) into `figures_dir`."""
+def draw_figures(results: dict[str, dict], figures_dir: Path, link: str) -> None:
+    """The confusion matrices and learning curves of every finished row, drawn again from the numbers in its record
+    into `figures_dir`; each record's tests get a `figure` link and the record a `curves` list (relative to the
+    page)."""
     from proteinhub.training import plots
 
-    results = {
-        name: json.loads((records_dir / f"{name}.json").read_text())
-        for name in ROWS
-        if (records_dir / f"{name}.json").is_file()
-    }
-    figures_dir.mkdir(parents=True, exist_ok=True)
-    figure_names = {}
-    link = figures_dir.relative_to(page.parent).as_posix()
     for name, record in results.items():
         for split, test in record["tests"].items():
             target = f"{name}_{test['confusion_matrix_png']}"
@@ -476,228 +450,74 @@ def write_page(records_dir: Path, page: Path, floors: dict, benchmark: dict | No
             plots.plot_confusion_matrix(
                 np.asarray(test["confusion_matrix"]), record["class_names"], figures_dir / target, title
             )
-            figure_names[(name, test["confusion_matrix_png"])] = f"{link}/{target}"
-        target = f"{name}_learning_curves.png"
-        title = f"{record['title']}: {record['trained_on']}"
-        plot_learning_curves(record["history"], record["best_epoch"], figures_dir / target, title)
-        figure_names[(name, "learning_curves.png")] = f"{link}/{target}"
+            test["figure"] = f"{link}/{target}"
+        # the kept checkpoint is starred: the best epoch of the metric the row selected on
+        selected_on = record.get("selected_on", "loss")
+        curves = learning_curves(
+            history_log(record["history"]),
+            figures_dir,
+            name,
+            selected_on,
+            greater_is_better=selected_on != "loss",
+        )
+        record["curves"] = [f"{link}/{path.name}" for path in curves]
 
-    def test_metric(name: str, split: str, key: str) -> float | None:
+
+def write_page(records_dir: Path, page: Path, floors: dict, benchmark: dict | None, figures_dir: Path) -> str:
+    """docs/results/localization.md from the finished rows, with their figures drawn again (from the numbers in the
+    row records) into `figures_dir`."""
+    results = load_records(records_dir, list(ROWS))
+    figures_dir.mkdir(parents=True, exist_ok=True)
+    draw_figures(results, figures_dir, figures_dir.relative_to(page.parent).as_posix())
+
+    def test_metrics(name: str, split: str) -> dict | None:
         record = results.get(name)
-        return None if record is None or split not in record["tests"] else record["tests"][split][key]
+        return None if record is None or split not in record["tests"] else record["tests"][split]
 
-    lines = [
-        "# Subcellular localization: reproduction of seed 003 (CNN + BiLSTM)",
-        "",
-        "_Written by `scripts/reproduce_localization.py` from the per-row results in `runs/localization/results/`; "
-        "re-run it to fill in missing rows (finished rows are skipped)._",
-        "",
-        'Seed 003 (Han 2020, "Sequential Protein Subcellular Localization Classification", adapted from J. J. Almagro '
-        "Armenteros' DTU exercise) trains a small CNN + BiLSTM (two parallel convolutions, kernels 3 and 5, 10 filters "
-        "each; a kernel-3 convolution with 20 filters; an LSTM of 15 units per direction; dense 30; dropout 0.5) on "
-        "MultiLoc with Adam (lr 0.0025), gradient-norm clipping at 3, length-bucketed batches of 128, 100 epochs, and "
-        "reports 80-85 % accuracy on its 1,195-protein test set. Ours is the same network "
-        "(`localization-cnn-bilstm`, one-hot input, proteins over 1,000 residues cut to their first and last 500) "
-        "and recipe, with two protocol differences that make our numbers more conservative: the seed kept the epoch "
-        "of lowest loss **on its test set**, we keep the epoch of lowest loss on a validation split carved from the "
-        "training data (and stop after 20 epochs without improvement; the variant rows say where they differ); and the "
-        "seed's inputs were 20 per-residue "
-        "profile features from the DTU exercise's `train.npz` (not available as such), ours are one-hot residues.",
-        "",
-        "Rows whose title says **final + max pooling** are ours, not the seed's: the same network with `pooling: "
-        "final_max`, where the protein vector is the BiLSTM's two final states plus the maximum of each direction's "
-        "outputs over the residues (60 numbers instead of 30 for the seed's size), so that a signal in the middle of a "
-        "long protein (a transmembrane helix, an internal targeting motif) reaches the classifier without surviving "
-        "up to 1,000 recurrent steps. Every other setting is the one of the row without `_max`.",
-        "",
-        f"Rows finished: {len(results)} of {len(ROWS)}. All runs: CPU, one thread, seed 0.",
-        "",
-        *(
-            ["**Smoke-test page (`--tiny`): 48 proteins and 2 epochs per row; the numbers mean nothing.**", ""]
-            if any(record.get("tiny") for record in results.values())
-            else []
-        ),
-        "## Summary",
-        "",
-        "| task | trained on | tested on | paper | ours: accuracy | macro-F1 | MCC | floor (LR, same split) |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-
-    def floor_text(task: str, split: str) -> str:
+    def floor_accuracies(task: str, split: str) -> dict | None:
         if task not in floors:
-            return "-"
-        parts = [f"{_pct(floors[task][kind][split]['accuracy'])} ({kind})" for kind in ("comp", "comp+dipep")]
-        return " / ".join(parts)
+            return None
+        return {kind: floors[task][kind][split]["accuracy"] for kind in ("comp", "comp+dipep")}
 
     summary = [
-        ("multiloc", "test", "MultiLoc 20 % (1,192)", "80-85 % (seed 003)", "multiloc"),
-        ("multiloc_100epochs", "test", "MultiLoc 20 % (1,192)", "80-85 % (seed 003)", "multiloc"),
-        ("multiloc_medium", "test", "MultiLoc 20 % (1,192)", "80-85 % (seed 003)", "multiloc"),
-        ("multiloc_max", "test", "MultiLoc 20 % (1,192)", "80-85 % (seed 003)", "multiloc"),
-        ("multiloc_medium_max", "test", "MultiLoc 20 % (1,192)", "80-85 % (seed 003)", "multiloc"),
-        ("multiloc_medium_max_accuracy", "test", "MultiLoc 20 % (1,192)", "80-85 % (seed 003)", "multiloc"),
-        ("multiloc_large_max", "test", "MultiLoc 20 % (1,192)", "80-85 % (seed 003)", "multiloc"),
-        ("deeploc", "test", "DeepLoc test (2,768)", "78 % (DeepLoc, full training set)", "deeploc"),
-        ("deeploc", "test_hard", "setHARD (490)", "-", "deeploc"),
-        ("deeploc_max", "test", "DeepLoc test (2,768)", "78 % (DeepLoc, full training set)", "deeploc"),
-        ("deeploc_max", "test_hard", "setHARD (490)", "-", "deeploc"),
-        (
-            "multiloc_deeploc",
-            "test",
-            "DeepLoc test (2,768)",
-            "78 % (DeepLoc, full training set)",
-            "multiloc_deeploc",
-        ),
-        ("multiloc_deeploc", "test_hard", "setHARD (490)", "-", "multiloc_deeploc"),
-        (
-            "multiloc_deeploc_max",
-            "test",
-            "DeepLoc test (2,768)",
-            "78 % (DeepLoc, full training set)",
-            "multiloc_deeploc",
-        ),
-        ("multiloc_deeploc_max", "test_hard", "setHARD (490)", "-", "multiloc_deeploc"),
-        (
-            "deeploc_membrane",
-            "test",
-            "DeepLoc test, M/S (1,746)",
-            "92 % (DeepLoc, full training set)",
-            "deeploc_membrane",
-        ),
-        (
-            "deeploc_membrane_max",
-            "test",
-            "DeepLoc test, M/S (1,746)",
-            "92 % (DeepLoc, full training set)",
-            "deeploc_membrane",
-        ),
-    ]
-    for name, split, tested, paper, floor_task in summary:
-        trained_on = results[name]["trained_on"] if name in results else ROWS[name].trained_on
-        start = f"| {ROWS[name].title} | {trained_on} | {tested} | {paper}"
-        if name not in results:
-            lines.append(f"{start} | pending | | | {floor_text(floor_task, split)} |")
-            continue
-        lines.append(
-            f"{start} | **{_pct(test_metric(name, split, 'accuracy'))}** "
-            f"| {_num(test_metric(name, split, 'f1_macro'))} | {_num(test_metric(name, split, 'mcc'))} "
-            f"| {floor_text(floor_task, split)} |"
-        )
-    lines += [
-        "",
-        "Floors from `../shared/docs/baselines.md` section 3 (MultiLoc LR comp+dipep 62.42 %, DeepLoc val -> test LR "
-        "comp 46.57 %) are re-measured here on the same splits as the network (StandardScaler + multinomial "
-        "logistic regression, C by 5-fold CV on the training part; MultiLoc: trained on train + validation). Each "
-        "DeepLoc floor is trained on what its row trains on: the DeepLoc validation file alone, or MultiLoc + that "
-        "file for the `multiloc_deeploc` rows.",
-        "",
+        {
+            "title": ROWS[name].title,
+            "trained_on": results[name]["trained_on"] if name in results else ROWS[name].trained_on,
+            "tested": tested,
+            "paper": paper,
+            "test": test_metrics(name, split),
+            "floor": floor_accuracies(floor_task, split),
+        }
+        for name, split, tested, paper, floor_task in SUMMARY
     ]
     below = [
         name
-        for name, split, _, _, floor_task in summary
+        for name, split, _, _, floor_task in SUMMARY
         if split == "test"
         and name in results
         and floor_task in floors
-        and test_metric(name, "test", "accuracy")
-        < max(floors[floor_task][kind]["test"]["accuracy"] for kind in ("comp", "comp+dipep"))
+        and test_metrics(name, "test")["accuracy"] < max(floor_accuracies(floor_task, "test").values())
     ]
-    if below:
-        lines += [
-            f"Rows below their better floor: {', '.join(f'`{name}`' for name in below)}. With little DeepLoc "
-            "training data (the validation file: 1,510 proteins for 10 classes, 918 for membrane vs soluble), the "
-            "seed's network (`pooling: final`, the BiLSTM's final states) stays below logistic regression on "
-            "amino-acid composition; membrane vs soluble in particular is largely a composition signal (hydrophobic "
-            "segments) that the floor reads directly and that a 15-unit LSTM has to carry over up to 1,000 steps to "
-            "its final state. The `_max` rows read such segments wherever they sit. The DeepLoc training set (about "
-            "11,000 proteins) is not in `../shared/data`.",
-            "",
-        ]
     multiloc_rows = [
         name for name in ROWS if name.startswith("multiloc") and not ROWS[name].derived_train and name in results
     ]
+    best_multiloc = None
     if multiloc_rows:
-        best = max(multiloc_rows, key=lambda name: test_metric(name, "test", "accuracy"))
-        accuracy = test_metric(best, "test", "accuracy")
-        lines += [
-            f"MultiLoc goal (>= 80 % test accuracy): **{'met' if accuracy >= 0.80 else 'not met'}** "
-            f"(best row: `{best}`, {_pct(accuracy)}).",
-            "",
-        ]
-
-    for name, record in results.items():
-        lines += [f"## {record['title']}: trained on {record['trained_on']}", ""]
-        sizes = ", ".join(f"{split} {count:,}" for split, count in record["split_sizes"].items())
-        selected_on = record.get("selected_on", "loss")
-        rule = "lowest validation loss" if selected_on == "loss" else f"highest validation {selected_on}"
-        lines += [
-            f"- Command: `{record['command']}` (config `{record['config']}`); split sizes: {sizes}.",
-            f"- {record['num_parameters']:,} parameters; {record['epochs_run']:g} epochs run, checkpoint of epoch "
-            f"{record['best_epoch']:g} kept ({rule}: validation loss {record['validation']['loss']:.4f}, "
-            f"accuracy {_pct(record['validation']['accuracy'])}); training took {record['train_seconds'] / 60:.1f} min "
-            f"on {record['device']}.",
-            f"- Batches: {BATCHING[record['batching']]}, {record['global_batch_size']} proteins.",
-        ]
-        if record.get("derived_training_file"):
-            derived = record["derived_training_file"]
-            lines.append(
-                f"- Training file: {derived['multiloc_kept']:,} of {derived['multiloc_total']:,} MultiLoc proteins "
-                "(the others share an accession or a sequence with a DeepLoc file) + "
-                f"{derived['deeploc_validation']:,} proteins of the DeepLoc validation file."
-            )
-        lines.append("")
-        for split, test in record["tests"].items():
-            lines += [
-                f"**{split}** ({test['num_proteins']:,} proteins): accuracy {_pct(test['accuracy'])}, macro-F1 "
-                f"{_num(test['f1_macro'])}, MCC {_num(test['mcc'])}.",
-                "",
-                "| class | precision | recall | proteins |",
-                "|---|---|---|---|",
-            ]
-            for class_name, row in test["per_class"].items():
-                lines.append(
-                    f"| {class_name} | {_pct(row['precision'])} | {_pct(row['recall'])} | {row['support']:,} |"
-                )
-            png = figure_names.get((name, test["confusion_matrix_png"]))
-            if png:
-                lines += ["", f"![confusion matrix, {split}]({png})"]
-            lines.append("")
-        curves = figure_names.get((name, "learning_curves.png"))
-        if curves:
-            lines += [f"![learning curves]({curves})", ""]
-
-    lines += ["## Length-bucketed batches", ""]
-    if benchmark:
-        lines += [
-            "`OMP_NUM_THREADS=1 python benchmarks/length_bucketing.py`: one epoch of real training steps of the seed "
-            "network on the 4,290 MultiLoc training proteins, batch 128 (best of the repeats; shared 2-core machine, "
-            "+-50 % noise).",
-            "",
-            "| batches | padded positions | proteins / s | vs random |",
-            "|---|---|---|---|",
-        ]
-        for strategy, label in (
-            ("random", "random (Trainer default)"),
-            ("group_by_length", "transformers `group_by_length`"),
-            ("bucketed", "seed 003 bucketing (`LengthBucketedSampler`)"),
-        ):
-            row = benchmark[strategy]
-            lines.append(
-                f"| {label} | {_pct(row['padding_fraction'])} | {row['proteins_per_s']:.1f} "
-                f"| {row['speedup_vs_random']:.2f}x |"
-            )
-        lines.append("")
-    lines += [
-        "transformers' length grouping (`batching: group_by_length`) is close to the seed's scheme in padding but not "
-        "the same recipe: it sorts inside random megabatches of `min(n // 512, 50) x 128` proteins (here 8 x 128), "
-        "yields each megabatch's batches from longest to shortest instead of in a shuffled order, and reorders "
-        "evaluation sets as well (`Trainer._get_eval_sampler`). The configs say `batching: length_buckets` "
-        "(`training/batching.py`), the seed's exact scheme with evaluation in dataset order, so `train.py --config` "
-        "and this script train the same way; each row above states the batches it was trained with.",
-        "",
-    ]
-    text = "\n".join(lines)
-    page.write_text(text)
-    return text
+        best = max(multiloc_rows, key=lambda name: test_metrics(name, "test")["accuracy"])
+        best_multiloc = {"name": best, "accuracy": test_metrics(best, "test")["accuracy"]}
+    return render_page(
+        "localization.md.jinja",
+        page,
+        rows_finished=len(results),
+        rows_total=len(ROWS),
+        tiny=any(record.get("tiny") for record in results.values()),
+        summary=summary,
+        below=below,
+        best_multiloc=best_multiloc,
+        rows=[{"selected_on": "loss", **record} for record in results.values()],
+        benchmark=[(label, benchmark[strategy]) for strategy, label in BENCHMARK_ROWS] if benchmark else None,
+        batching=BATCHING,
+    )
 
 
 # entry point
@@ -728,8 +548,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if not args.page_only:
         for name in args.rows:
-            if (records_dir / f"{name}.json").is_file() and not args.force:
-                print(f"{name}: finished earlier, skipped")
+            if finished(records_dir / f"{name}.json", name, force=args.force):
                 continue
             print(f"{name}: training", flush=True)
             record = run_row(ROWS[name], runs_dir, records_dir, args.tiny, args.cache_dir)
@@ -739,13 +558,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_floors:
         floors = {}
     elif floors_file.is_file():
-        floors = json.loads(floors_file.read_text())
+        floors = read_json(floors_file)
     else:
         floors = measure_floors(runs_dir, args.cache_dir)
-        floors_file.parent.mkdir(parents=True, exist_ok=True)
-        floors_file.write_text(json.dumps(floors, indent=2) + "\n")
+        write_json(floors_file, floors)
     benchmark_file = args.benchmark or records_dir / "length_bucketing.json"
-    benchmark = json.loads(benchmark_file.read_text()) if benchmark_file.is_file() else None
+    benchmark = read_json(benchmark_file) if benchmark_file.is_file() else None
     figures_dir = page.parent / "localization"
     write_page(records_dir, page, floors, benchmark, figures_dir)
     print(f"wrote {page}")

@@ -32,12 +32,13 @@ import traceback
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from reproduction import DATA_DIR, REPO, finished, load_model, pyplot, read_json, render_page, save_figure, write_json
+
 CONFIG_DIR = REPO / "configs" / "phosphosite"
 DEFAULT_RUNS_DIR = REPO / "runs" / "phosphosite"
 TINY_RUNS_DIR = REPO / "runs" / "phosphosite-tiny"  # never mixed with the real results
 DEFAULT_RESULTS = REPO / "docs" / "results" / "phosphosite.md"
-SHARED_DATA = REPO.parent / "shared" / "data" / "phospho_sites_phospholingo"
+SHARED_DATA = DATA_DIR / "phospho_sites_phospholingo"
 GROUPS = ("ST", "Y")
 MODELS = ("vgg", "resnet", "cnn-lstm", "cnn-gru")  # the paper's table order
 WINDOWS = (15, 33, 51)
@@ -210,13 +211,10 @@ def write_configs() -> list[Path]:
 def evaluate(model_dir: Path, split) -> dict[str, float]:
     """Accuracy, F1, ROC-AUC, MCC of the saved model on a `phosphosite` split (the same engine as the pipeline)."""
     import numpy as np
-    from proteinhub import ProteinTokenizer
     from proteinhub.evaluation.metrics import site_metrics
     from proteinhub.inference.pipelines import PhosphositeScanner
-    from transformers import AutoModelForSequenceClassification
 
-    model = AutoModelForSequenceClassification.from_pretrained(model_dir)
-    tokenizer = ProteinTokenizer(**model.config.tokenizer_kwargs)
+    model, tokenizer = load_model(model_dir)
     input_ids = tokenizer(list(split["window"]), padding=True, return_tensors="np")["input_ids"]
     probabilities = PhosphositeScanner(model, tokenizer, batch_size=1024).probabilities(input_ids)
     return site_metrics(np.asarray(split["label"]), probabilities)
@@ -276,9 +274,7 @@ def run_row(row: Row, split: str, args: argparse.Namespace, dropout: float | Non
         if args.tiny:
             part = part.select(range(min(128, len(part))))
         result[name] = evaluate(output_dir, part)
-    path = result_path(args.runs_dir, split, row) if dropout is None else output_dir / "result.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(result_path(args.runs_dir, split, row) if dropout is None else output_dir / "result.json", result)
     return result
 
 
@@ -301,7 +297,7 @@ def load_ablation(runs_dir: Path) -> dict[tuple[str, float], dict]:
     """(row name, dropout) -> result JSON of every finished ablation row."""
     results = {}
     for path in sorted((runs_dir / "ablation").glob("dropout_*/*/result.json")):
-        result = json.loads(path.read_text())
+        result = read_json(path)
         results[(path.parent.name, result["dropout"])] = result
     return results
 
@@ -310,66 +306,42 @@ def load_results(runs_dir: Path) -> dict[tuple[str, str], dict]:
     """(split, row name) -> result JSON of every finished row."""
     results = {}
     for path in sorted((runs_dir / "results").glob("*/*.json")):
-        results[(path.parent.name, path.stem)] = json.loads(path.read_text())
+        results[(path.parent.name, path.stem)] = read_json(path)
     return results
 
 
 # the results page
 
 
-def _percent(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.2f}"
-
-
-def _cells(result: dict | None) -> list[str]:
-    if result is None:
-        return ["pending"] + [""] * 3
-    test = result["test"]
-    return [_percent(test["accuracy"]), _percent(test["f1"]), f"{test['roc_auc']:.4f}", f"{test['mcc']:.4f}"]
-
-
-def _table(group: str, results: dict, splits: tuple[str, ...]) -> list[str]:
-    header = ["model", "config", "paper acc", "paper F1"]
-    for split in splits:
-        short = "random" if split == "random_window" else "protein"
-        header += [f"{short} acc", f"{short} F1", f"{short} AUC", f"{short} MCC"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for row in (row for row in ROWS if row.group == group):
-        accuracy, f1 = PAPER[(row.group, row.model, row.window, row.da)]
-        first = f"{MODEL_NAMES[row.model]} ({PAPER_PARAMETERS[row.model]})" if row.window == 15 and not row.da else ""
-        cells = [first, row.label, f"{accuracy:.2f}", f"{f1:.2f}"]
-        for split in splits:
-            cells += _cells(results.get((split, row.name)))
-        lines.append("| " + " | ".join(cells) + " |")
-    return lines
-
-
-def _best(group: str, split: str, results: dict) -> str:
+def _best(group: str, split: str, results: dict) -> dict | None:
+    """The finished row of `group` with the best test accuracy on `split` (None if there is none)."""
     done = [(result["test"]["accuracy"], name) for (s, name), result in results.items() if s == split]
     done = [(accuracy, name) for accuracy, name in done if name.startswith(group.lower() + "_")]
     if not done:
-        return "pending"
+        return None
     accuracy, name = max(done)
-    return f"{100 * accuracy:.2f} % (`{name}`)"
+    return {"accuracy": accuracy, "name": name}
 
 
-def _floor_lines(splits: tuple[str, ...]) -> list[str]:
-    lines = ["| group | split | window | model | acc | F1 | AUC |", "|---|---|---|---|---|---|---|"]
-    for (group, split, window), (model, accuracy, f1, auc) in FLOORS.items():
-        if split in splits:
-            lines.append(
-                f"| {group} | {split} | {window} | {model} | {_percent(accuracy)} | {_percent(f1)} | {auc:.4f} |"
-            )
-    return lines
+def _table(group: str, results: dict, splits: tuple[str, ...]) -> list[dict]:
+    return [
+        {
+            "first": f"{MODEL_NAMES[row.model]} ({PAPER_PARAMETERS[row.model]})"
+            if row.window == 15 and not row.da
+            else "",
+            "label": row.label,
+            "paper": PAPER[(row.group, row.model, row.window, row.da)],
+            "results": {split: results.get((split, row.name)) for split in splits},
+        }
+        for row in ROWS
+        if row.group == group
+    ]
 
 
-def _margin_lines(results: dict) -> list[str]:
+def _margins(results: dict) -> list[dict]:
     """Per (group, split, window), the finished row with the best validation accuracy against the floor on the same
     windows: its test accuracy and ROC-AUC (choosing on the test split would flatter us)."""
-    lines = [
-        "| group | split | window | floor acc / AUC | ours: acc (row) | ours: AUC | acc margin | AUC margin |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
+    margins = []
     for (group, split, window), (_, floor_accuracy, _, floor_auc) in FLOORS.items():
         prefix = f"{group.lower()}_"
         done = [
@@ -380,73 +352,51 @@ def _margin_lines(results: dict) -> list[str]:
         if not done:
             continue
         _, name, test = max(done, key=lambda item: item[0])
-        accuracy, auc = test["accuracy"], test["roc_auc"]
-        lines.append(
-            f"| {group} | {split} | {window} | {_percent(floor_accuracy)} / {floor_auc:.4f} | "
-            f"{_percent(accuracy)} (`{name}`) | {auc:.4f} | {100 * (accuracy - floor_accuracy):+.2f} | "
-            f"{auc - floor_auc:+.4f} |"
+        margins.append(
+            {
+                "group": group,
+                "split": split,
+                "window": window,
+                "floor_accuracy": floor_accuracy,
+                "floor_auc": floor_auc,
+                "name": name,
+                "accuracy": test["accuracy"],
+                "auc": test["roc_auc"],
+            }
         )
-    return lines
+    return margins
 
 
-def _run_lines(results: dict) -> list[str]:
-    lines = [
-        "| split | row | parameters | epochs run | best epoch | train s | val acc | val AUC |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for (split, name), result in sorted(results.items()):
-        train = result["train"]
-        epochs = train.get("epochs")
-        best = train.get("best_checkpoint_epoch")
-        lines.append(
-            f"| {split} | `{name}` | {result['num_parameters']:,} | {epochs if epochs is None else round(epochs)} | "
-            f"{best if best is None else round(best)} | {train['runtime_s']:.0f} | "
-            f"{_percent(result['validation']['accuracy'])} | {result['validation']['roc_auc']:.4f} |"
-        )
-    return lines
+def _rounded(value: float | None) -> int | None:
+    return None if value is None else round(value)
 
 
-def _ablation_lines(ablation: dict, results: dict) -> list[str]:
-    """The ResNet dropout table: Y rows, random window split, test accuracy / ROC-AUC / best epoch."""
-    from proteinhub.modeling.phosphosite import PhosphositeResNetConfig
-
-    preset_dropout = PhosphositeResNetConfig().dropout
-    lines = [
-        "## ResNet dropout (ours; `--ablation`)",
-        "",
-        "The paper gives the ResNet no dropout. Trained that way (dropout 0.0 below) it memorises the 7,280 Y "
-        "training windows: the validation loss is lowest after one or two epochs and the restored model is barely "
-        f"trained. The ResNet presets therefore use dropout {preset_dropout} after the first conv of each block (the "
-        "main tables); this table shows what the choice is worth (Y, random window split, no DA, test split).",
-        "",
-        "| window | paper acc | "
-        + " | ".join(f"dropout {dropout} acc / AUC / best epoch" for dropout in (*ABLATION_DROPOUTS, preset_dropout))
-        + " |",
-        "|---|---|" + "---|" * (len(ABLATION_DROPOUTS) + 1),
-    ]
+def _ablation(ablation: dict, results: dict) -> list[dict]:
+    """The ResNet dropout table: Y rows, random window split; per window the results of the ablation's dropouts,
+    then of the presets' (the main table's row)."""
+    rows = []
     for window in WINDOWS:
         row = Row("Y", "resnet", window, False)
-        cells = [f"L = {window}", f"{PAPER[('Y', 'resnet', window, False)][0]:.2f}"]
-        for result in [ablation.get((row.name, dropout)) for dropout in ABLATION_DROPOUTS] + [
-            results.get(("random_window", row.name))
-        ]:
-            if result is None:
-                cells.append("pending")
-                continue
-            best = result["train"].get("best_checkpoint_epoch")
-            cells.append(
-                f"{_percent(result['test']['accuracy'])} / {result['test']['roc_auc']:.4f} / "
-                f"{'-' if best is None else round(best)}"
-            )
-        lines.append("| " + " | ".join(cells) + " |")
-    return [*lines, ""]
+        found = [ablation.get((row.name, dropout)) for dropout in ABLATION_DROPOUTS]
+        found.append(results.get(("random_window", row.name)))
+        rows.append(
+            {
+                "window": window,
+                "paper": PAPER[("Y", "resnet", window, False)][0],
+                "results": [
+                    None
+                    if result is None
+                    else {"test": result["test"], "best_epoch": _rounded(result["train"].get("best_checkpoint_epoch"))}
+                    for result in found
+                ],
+            }
+        )
+    return rows
 
 
 def plot_accuracy(results: dict, path: Path) -> Path:
     """Test accuracy against the window for every model (random window split), next to the paper and the MLP floor."""
-    from proteinhub.training.plots import plt
-
-    figure, panels = plt.subplots(1, 2, figsize=(11, 4.2))
+    figure, panels = pyplot().subplots(1, 2, figsize=(11, 4.2))
     colours = dict(zip(MODELS, ("tab:blue", "tab:orange", "tab:green", "tab:red")))
     for panel, group in zip(panels, GROUPS):
         for model in MODELS:
@@ -472,147 +422,62 @@ def plot_accuracy(results: dict, path: Path) -> Path:
         panel.set_xticks(WINDOWS)
         panel.grid(alpha=0.3)
     panels[1].legend(fontsize=7, ncol=2, loc="lower right")
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
-
-
-def _scan_lines(benchmark: Path) -> list[str]:
-    """The whole-proteome scan section, from `benchmarks/phosphosite_scan.py --json <runs-dir>/scan_benchmark.json`."""
-    lines = ["## Whole-proteome scanning (`proteinhub predict`, `phosphosite-prediction` pipeline)", ""]
-    if not benchmark.is_file():
-        return [
-            *lines,
-            f"Pending: run `python benchmarks/phosphosite_scan.py --json {benchmark.name}` into the runs folder.",
-            "",
-        ]
-    b = json.loads(benchmark.read_text())
-    forward_ratio = b["scan_sites_per_s"] / b["forward_only_windows_per_s"]
-    return [
-        *lines,
-        f"`benchmarks/phosphosite_scan.py` ({b['date']}, {b['threads']} torch thread(s), batch {b['batch_size']}, "
-        f"load average {b['load_average'][0]:.1f} on the shared 2-core machine): {b['proteins']:,} real proteins "
-        f"({b['num_residues']:,} residues), `phosphosite-vgg-w33` with random weights.",
-        "",
-        "| measure | value | goal |",
-        "|---|---|---|",
-        f"| S/T sites scored | {b['sites']:,} | |",
-        f"| scan time (after start-up) | {b['scan_s']:.0f} s ({b['wall_s']:.0f} s with imports) | <= 180 s |",
-        f"| scan throughput | {b['scan_sites_per_s']:,.0f} sites/s | |",
-        f"| forward-only limit (pre-cut windows) | {b['forward_only_windows_per_s']:,.0f} windows/s | |",
-        f"| scan / forward-only | {forward_ratio:.2f}x | >= 0.8x |",
-        f"| pipeline called once per protein | {b['per_protein_sites_per_s']:,.0f} sites/s "
-        f"({b['scan_sites_per_s'] / b['per_protein_sites_per_s']:.1f}x slower than the scan) | |",
-        f"| peak RSS of the scan process | {b['peak_rss_gb']:.2f} GB | < 2 GB |",
-        f"| max difference to one-window-at-a-time inference | {b['max_abs_difference_vs_single_windows']:.1e} "
-        "(the TSV's 6-decimal rounding; in memory ~1e-7, float32) | |",
-        "",
-    ]
+    return save_figure(figure, path)
 
 
 def write_page(results: dict, ablation: dict, path: Path, tiny: bool, benchmark: Path) -> None:
-    """docs/results/phosphosite.md from the finished rows (pending rows are marked)."""
+    """docs/results/phosphosite.md from the finished rows (pending rows are marked); the whole-proteome scan section
+    from `benchmarks/phosphosite_scan.py --json <runs-dir>/scan_benchmark.json`, if it ran."""
+    from proteinhub.modeling.phosphosite import PhosphositeResNetConfig
+
     splits = SPLITS
     plot = plot_accuracy(results, path.with_name(path.stem + "_accuracy.png"))
-    done = len(results)
-    total = len(ROWS) * len(splits)
-    lines = [
-        "# Phosphorylation sites: reproduction of Nguyen (seed 000), Tables 1 and 2",
-        "",
-        "_Written by `scripts/reproduce_phosphosite.py` from the per-row results in `runs/phosphosite/results/`; "
-        "re-run it to fill in pending rows (finished rows are skipped)._",
-        "",
+    runs = [
+        {
+            "split": split,
+            "name": name,
+            "num_parameters": result["num_parameters"],
+            "epochs": _rounded(result["train"].get("epochs")),
+            "best_epoch": _rounded(result["train"].get("best_checkpoint_epoch")),
+            "runtime_s": result["train"]["runtime_s"],
+            "validation": result["validation"],
+        }
+        for (split, name), result in sorted(results.items())
     ]
-    if tiny:
-        lines += [
-            "**TINY SMOKE-TEST RUN (`--tiny`: 256 training windows, 1 epoch): the numbers below are meaningless.**",
-            "",
-        ]
-    lines += [
-        f"Rows finished: {done} of {total} ({len(ROWS)} table rows x {len(splits)} split schemes): "
-        + ", ".join(
-            f"{sum(1 for s, _ in results if s == split)} on the {split.replace('_', ' ')} split" for split in splits
-        )
-        + ". The paper's tables are on the random window split; the protein split is ours, run first for the "
-        "Y VGG rows and for every model at L = 33 without DA (its other cells are pending). Accuracy and F1 "
-        "(positive class) in %, on the test split (20 % of the windows), threshold 0.5; ROC-AUC and MCC as fractions.",
-        "",
-        "## Summary",
-        "",
-        "| | paper (Phospho.ELM) | ours, random window split | ours, protein split | best floor (random / protein) |",
-        "|---|---|---|---|---|",
-        f"| S/T best accuracy | 79.43 % (VGG L = 51, DA) | {_best('ST', 'random_window', results)} | "
-        f"{_best('ST', 'protein', results)} | 69.32 % / 68.54 % (MLP on one-hot) |",
-        f"| Y best accuracy | 68.69 % (CNN-LSTM L = 51, DA) | {_best('Y', 'random_window', results)} | "
-        f"{_best('Y', 'protein', results)} | 61.78 % / 63.14 % (MLP on one-hot) |",
-        "",
-        f"![Test accuracy per window, ours against the paper and the floor]({plot.name})",
-        "",
-        "Solid lines: ours without DA, dashed: with DA; dotted squares: the paper (no DA, another data set); "
-        "dash-dot: the MLP floor on the same windows and split.",
-        "",
-        "## Table 1: S/T sites",
-        "",
-        *_table("ST", results, splits),
-        "",
-        "## Table 2: Y sites",
-        "",
-        *_table("Y", results, splits),
-        "",
-        "## Floors (`../shared/docs/baselines.md`, section 1; same files, same windows, same splits, seed 0)",
-        "",
-        *_floor_lines(splits),
-        "",
-        "Against the floor, window by window: of our finished rows, the one with the best validation accuracy, "
-        "on the test split (one seed, so margins below about 0.5 (S/T) / 1 (Y) accuracy points are noise):",
-        "",
-        *_margin_lines(results),
-        "",
-        *_ablation_lines(ablation, results),
-        "## How these numbers were made",
-        "",
-        "- Command: `OMP_NUM_THREADS=1 python scripts/reproduce_phosphosite.py` (one process, CPU); each row is "
-        "`python train.py --config configs/phosphosite/<row>.yaml --dataset_config_kwargs '{split_scheme: ...}'`, "
-        "then the saved model is evaluated on the test split by the script (`phosphosite_metrics.site_metrics`, the "
-        "same window engine as the `phosphosite-prediction` pipeline).",
-        "- Data: `proteinhub.load_dataset('phosphosite', '<ST|Y>_w<L>')`: PhosphoLingo "
-        "(`jasperzuallaert/PhosphoLingo` @ `77179695`) `multisource_from_deeppsp/{ST,Y}/{valid,test}.fasta` pooled; "
-        "all positives plus an equal number of negatives (`default_rng(0)`), 59,522 S/T and 11,376 Y windows; "
-        "split 0.64/0.16/0.2 by window (the paper's scheme; windows of one protein in several splits) or by protein "
-        "(no protein in two splits). These are exactly the window sets and splits of `baselines.md` section 1.",
-        "- Recipe (paper section 4.1): Adam (epsilon 1e-7 as Keras), lr 1e-3 with cosine decay to 1e-8 over all "
-        "epochs, BCE on one logit, 60 epochs (S/T) / 100 (Y), early stopping on the validation loss with patience 20 "
-        "and the best model restored, batch size 32 (not stated in the paper; Keras' default). DA rows add uniform "
-        "noise in [-0.1, 0.1] to the one-hot input and train on soft labels (y=0 -> p, y=1 -> 1-p, p ~ U(0, 0.4)); "
-        "the validation loss uses the hard labels.",
-        "",
-        "## Data differences from the paper (read before comparing)",
-        "",
-        "- **Source.** The paper collected human sites from Phospho.ELM (39,492 S/T and 3,369 Y positive sequences, "
-        "negatives drawn from the other S/T/Y of the same proteins). Phospho.ELM is not available offline here; we "
-        "use the PhosphoLingo multisource-from-DeepPSP valid+test files (29,761 S/T and 5,688 Y positives), whose "
-        "negatives are the residues annotated `@` by that dataset. The S/T set is 25 % smaller than the paper's, the "
-        "Y set 69 % larger. The builder also reads Phospho.ELM dumps (`data_files=...`, `species='Homo sapiens'`) "
-        "for anyone who has one.",
-        "- **Difficulty.** The positives come from several sources, many from high-throughput mass spectrometry; the "
-        "simple floors (logistic regression / MLP on one-hot windows) reach 68-69 % (S/T) and 62-63 % (Y) here. "
-        "Accuracy differences to the paper mix the model with the data set and cannot be read as a replication gap "
-        "alone.",
-        "- **Split.** The paper's random split puts windows of one protein into train and test; the protein split "
-        "does not. Both are reported; the protein split is the honest estimate for unseen proteins.",
-        "- **Single seed.** One run per row (seed 0); `baselines.md` measures a seed-to-seed spread of about 0.5 "
-        "(S/T) to 1 (Y) accuracy points for the simple models, so differences below that are noise.",
-        "",
-        *_scan_lines(benchmark),
-        "## Runs",
-        "",
-        *_run_lines(results),
-        "",
-    ]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines))
+    render_page(
+        "phosphosite.md.jinja",
+        path,
+        tiny=tiny,
+        done=len(results),
+        total=len(ROWS) * len(splits),
+        num_rows=len(ROWS),
+        splits=splits,
+        short={split: "random" if split == "random_window" else "protein" for split in splits},
+        done_per_split={split: sum(1 for s, _ in results if s == split) for split in splits},
+        best_rows={(group, split): _best(group, split, results) for group in GROUPS for split in splits},
+        plot=plot.name,
+        tables={group: _table(group, results, splits) for group in GROUPS},
+        floors=[
+            {
+                "group": group,
+                "split": split,
+                "window": window,
+                "model": model,
+                "accuracy": accuracy,
+                "f1": f1,
+                "auc": auc,
+            }
+            for (group, split, window), (model, accuracy, f1, auc) in FLOORS.items()
+            if split in splits
+        ],
+        margins=_margins(results),
+        preset_dropout=PhosphositeResNetConfig().dropout,
+        ablation_dropouts=(*ABLATION_DROPOUTS, PhosphositeResNetConfig().dropout),
+        ablation=_ablation(ablation, results),
+        scan=read_json(benchmark) if benchmark.is_file() else None,
+        scan_file=benchmark.name,
+        runs=runs,
+    )
 
 
 # entry point
@@ -673,8 +538,7 @@ def selected_rows(args: argparse.Namespace) -> list[Row]:
 def _run(row: Row, split: str, args: argparse.Namespace, path: Path, dropout: float | None, failed: list) -> None:
     """Run one row unless its result exists; a failure is recorded, not raised (it is retried next time)."""
     name = row.name if dropout is None else f"{row.name} dropout {dropout}"
-    if path.is_file() and json.loads(path.read_text())["tiny"] == args.tiny and not args.force:
-        print(f"[skip] {split} {name}: result exists", flush=True)
+    if finished(path, f"{split} {name}", force=args.force, tiny=args.tiny):
         return
     print(f"[run] {split} {name}", flush=True)
     try:

@@ -26,7 +26,6 @@ Each finished step leaves `<runs-dir>/results/<name>.json` and is skipped when r
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -36,8 +35,20 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from reproduction import (  # noqa: E402
+    REPO,
+    finished,
+    load_model,
+    load_records,
+    predict_logits,
+    pyplot,
+    read_json,
+    render_page,
+    run_splits,
+    save_figure,
+    write_json,
+)
 
-REPO = Path(__file__).resolve().parents[1]
 CONFIG_DIR = REPO / "configs" / "proteinbert"
 DEFAULT_RUNS_DIR = REPO / "runs" / "proteinbert"
 DEFAULT_PAGE = REPO / "docs" / "results" / "proteinbert.md"
@@ -73,30 +84,13 @@ def predict_residues(model, tokenizer, split, *, max_tokens: int = 16384) -> tup
 
     Masked padding mode makes a padded batch equal to each protein alone, so proteins are batched by length.
     """
-    order = np.argsort([len(sequence) for sequence in split["sequence"]])
+    logits = predict_logits(model, tokenizer, list(split["sequence"]), level="residue", max_tokens=max_tokens)
     scores, labels = [], []
-    batch: list[int] = []
-
-    def flush() -> None:
-        sequences = [split[int(i)]["sequence"] for i in batch]
-        encoding = tokenizer(sequences, padding=True, return_tensors="pt")
-        with torch.no_grad():
-            probabilities = model(**encoding).logits.softmax(-1)[..., 1]
-        for row, index in enumerate(batch):
-            residue_labels = np.asarray(split[int(index)]["labels"])
-            residue_scores = probabilities[row, 1 : 1 + len(residue_labels)].numpy()  # skip <cls>
-            keep = residue_labels != -100
-            scores.append(residue_scores[keep])
-            labels.append(residue_labels[keep])
-        batch.clear()
-
-    for index in order:
-        length = len(split[int(index)]["sequence"]) + 2
-        if batch and length * (len(batch) + 1) > max_tokens:
-            flush()
-        batch.append(int(index))
-    if batch:
-        flush()
+    for residue_logits, residue_labels in zip(logits, split["labels"]):
+        residue_labels = np.asarray(residue_labels)
+        keep = residue_labels != -100
+        scores.append(torch.from_numpy(residue_logits).softmax(-1)[:, 1].numpy()[keep])
+        labels.append(residue_labels[keep])
     return np.concatenate(scores), np.concatenate(labels)
 
 
@@ -135,9 +129,7 @@ def score(validation: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.
 
 def run_training(name: str, runs_dir: Path, tiny: bool) -> dict:
     """Train one config with train.py, then re-score it at full length; returns the result record."""
-    import proteinhub
     from proteinhub import training
-    from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
 
     output_dir = runs_dir / name
     argv = ["--config", str(CONFIG_DIR / f"{name}.yaml"), "--output_dir", str(output_dir)]
@@ -159,11 +151,9 @@ def run_training(name: str, runs_dir: Path, tiny: bool) -> dict:
         "train_py_test": metrics["test"],
     }
     if name == COUNT_RUN:
-        model = AutoModelForSequenceClassification.from_pretrained(output_dir).eval()
         record["test"] = {key: metrics["test"].get(key) for key in ("spearman", "pearson", "mse", "mae")}
         return record
-    model = AutoModelForTokenClassification.from_pretrained(output_dir).eval()
-    tokenizer = proteinhub.ProteinTokenizer(**model.config.tokenizer_kwargs)
+    model, tokenizer = load_model(output_dir, "AutoModelForTokenClassification")
     splits = training.load_splits(data_args, training_args.seed)  # the run's own validation hold-out
     record["test"] = score(
         predict_residues(model, tokenizer, splits["validation"]), predict_residues(model, tokenizer, splits["test"])
@@ -196,7 +186,6 @@ def one_hot_windows(split, half: int) -> tuple[np.ndarray, np.ndarray]:
 
 def run_floor(name: str, runs_dir: Path, tiny: bool) -> dict:
     """Logistic regression on one-hot windows of the candidate residues (C chosen on validation PR-AUC)."""
-    from proteinhub import training
     from proteinhub.evaluation.metrics import pr_auc
     from sklearn.linear_model import LogisticRegression
 
@@ -204,8 +193,7 @@ def run_floor(name: str, runs_dir: Path, tiny: bool) -> dict:
     argv = ["--config", str(CONFIG_DIR / f"ptm_{ptm}_weighted.yaml"), "--output_dir", str(runs_dir / name)]
     if tiny:
         argv += TINY_OVERRIDES
-    _, data_args, _, training_args, _ = training.parse_arguments(argv)
-    splits = training.load_splits(data_args, training_args.seed)
+    splits = run_splits(argv)
     data = {split: one_hot_windows(splits[split], WINDOW_HALF) for split in ("train", "validation", "test")}
     best = None
     for c in (0.01, 0.1, 1.0):
@@ -255,12 +243,7 @@ def _separability(features: np.ndarray, labels: np.ndarray, folds: int = 5) -> f
 
 def run_pca(runs_dir: Path, tiny: bool, figure: Path) -> dict:
     """PCA of lysine embeddings before fine-tuning, after the count regression, after residue fine-tuning."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import proteinhub
-    from proteinhub import training
     from proteinhub.modeling.proteinbert import ProteinBertModel
     from sklearn.decomposition import PCA
     from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
@@ -273,8 +256,7 @@ def run_pca(runs_dir: Path, tiny: bool, figure: Path) -> dict:
     argv = ["--config", str(CONFIG_DIR / "ptm_n6_acetyllysine_unweighted.yaml"), "--output_dir", str(residue_run)]
     if tiny:
         argv += TINY_OVERRIDES
-    _, data_args, _, training_args, _ = training.parse_arguments(argv)
-    test = training.load_splits(data_args, training_args.seed)["test"]
+    test = run_splits(argv)["test"]
     tokenizer = proteinhub.ProteinTokenizer()
     panels = [
         ("random initialisation", initial),
@@ -282,7 +264,7 @@ def run_pca(runs_dir: Path, tiny: bool, figure: Path) -> dict:
         ("after residue fine-tuning (weighted)", tuned.proteinbert),
     ]
     result = {"name": "pca", "panels": {}}
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4.2))
+    fig, axes = pyplot().subplots(1, 3, figsize=(13, 4.2))
     for axis, (title, backbone) in zip(axes, panels):
         vectors, labels = residue_embeddings(backbone, tokenizer, test, "K", limit=200 if tiny else 6000, seed=0)
         projected = PCA(n_components=2, random_state=0).fit_transform(vectors)
@@ -303,10 +285,7 @@ def run_pca(runs_dir: Path, tiny: bool, figure: Path) -> dict:
         axis.set_ylabel("PC 2")
     axes[0].legend(markerscale=4, fontsize=8, loc="best")
     fig.suptitle("ProteinBERT (reduced) lysine embeddings, N6-acetyllysine test proteins", fontsize=11)
-    fig.tight_layout()
-    figure.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(figure, dpi=110)
-    plt.close(fig)
+    save_figure(fig, figure)
     result["figure"] = figure.name
     return result
 
@@ -340,186 +319,40 @@ def run_lora() -> dict:
 # page
 
 
-def _row(record: dict | None, columns: tuple[str, ...]) -> str:
-    if record is None:
-        return " | ".join(["not run"] + ["-"] * (len(columns) - 1))
-    test = record["test"]
-    return " | ".join(f"{test[key]:.3f}" if isinstance(test.get(key), float) else str(test.get(key)) for key in columns)
-
-
 def write_page(results: dict[str, dict], page: Path, figure_name: str, benchmark: dict | None = None) -> None:
     """docs/results/proteinbert.md from the result records (missing ones are marked "not run") and the speed
     benchmark's JSON (`benchmarks/proteinbert_vs_esm.py --json`), if there is one."""
-    lines = [
-        "# ProteinBERT on residue-level PTM sites (issue 7, seed 002)",
-        "",
-        "**Random initialisation.** The official pretrained weights (`epoch_92400_sample_23500000.pkl`) cannot be",
-        "downloaded on this machine, so every number below comes from a ProteinBERT trained from scratch on the PTM",
-        "data alone, with a reduced architecture (local 64, global 128, 4 blocks; the released model is",
-        "128/512/6) so that a run fits in minutes on 2 CPU cores. Users who convert the official weights",
-        "(`proteinhub convert proteinbert PATH.pkl OUT_DIR`) should compare with the original's published figures,",
-        "not with these.",
-        "",
-        "Produced by `python scripts/reproduce_proteinbert.py` (configs in `configs/proteinbert/`, one `train.py`",
-        "run each). Data: `ptm` builder, CapsNet_PTM metazoa fold 0 (UniProt/Swiss-Prot annotations): the training",
-        "file, of which 10 % of the proteins form the validation split in whole ortholog groups",
-        "(`validation_fraction=0.1`), and the test file. Labels and scores only on candidate residues",
-        "(`candidate_mask=True`: K for N6-acetyllysine, C for S-palmitoylation).",
-        "Training crops proteins to 510 residues (the original's fine-tuning length 512); validation and test proteins",
-        "are scored at full length (masked padding mode, no length limit). The threshold of MCC is the one that",
-        "maximises MCC on the validation residues; ROC-AUC and PR-AUC need no threshold. The training file holds",
-        "the same protein from several species (2,672 N6-acetyllysine proteins in 795 UniProt-mnemonic groups) and",
-        "CapsNet_PTM filtered homologs against the test file only: a first protocol with a random 10 % validation",
-        "hold-out (train.py's default; records kept in `runs/proteinbert/old_random_validation/`) reached",
-        "validation ROC-AUC 0.93-0.99 against test ROC-AUC 0.61-0.73, hence",
-        "the ortholog-grouped validation split, which early stopping and the MCC threshold now rely on. Paralogs",
-        "can still straddle it: validation scores remain optimistic, the test scores are the ones to compare.",
-        "One run per row (seed 42): with 266 (S-palmitoylation) or 1,907 (N6-acetyllysine) modified test residues,",
-        "differences of a few hundredths between rows are within what another seed could change.",
-        "",
-    ]
-    columns = ("roc_auc", "pr_auc", "mcc", "mcc_at_0.5", "threshold")
+    ptms = []
     for ptm, ptm_name in PTMS.items():
         floor = results.get(f"floor_{ptm}")
-        positives = ""
-        if floor is not None:
-            positives = (
-                f" ({floor['test']['test_positives']:,} modified of {floor['test']['test_residues']:,} candidate "
-                "test residues)"
-            )
-        lines += [
-            f"## {ptm_name}{positives}",
-            "",
-            "| model | loss | test ROC-AUC | test PR-AUC | test MCC (val. threshold) | test MCC at 0.5 | threshold | "
-            "epochs (best) | train time | parameters |",
-            "|---|---|---|---|---|---|---|---|---|---|",
+        done = {loss: results[f"ptm_{ptm}_{loss}"]["test"] for loss in LOSSES if f"ptm_{ptm}_{loss}" in results}
+        best = None
+        if done and floor is not None:
+            loss = max(done, key=lambda loss: done[loss]["pr_auc"])
+            pr_aucs = [test["pr_auc"] for test in done.values()]
+            best = {
+                "description": LOSSES[loss],
+                "test": done[loss],
+                "finished": len(done),
+                "low": min(pr_aucs),
+                "high": max(pr_aucs),
+            }
+        losses = [
+            {"description": description, "record": results.get(f"ptm_{ptm}_{loss}")}
+            for loss, description in LOSSES.items()
         ]
-        for loss, description in LOSSES.items():
-            record = results.get(f"ptm_{ptm}_{loss}")
-            extra = " | - | - | -"
-            if record is not None:
-                extra = (
-                    f" | {record['epochs']:.0f} ({record['best_epoch']:.0f}) | {record['train_time_s'] / 60:.1f} min | "
-                    f"{record['num_parameters']:,}"
-                )
-            lines.append(f"| ProteinBERT, reduced, random init | {description} | {_row(record, columns)}{extra} |")
-        model = floor["model"] if floor else "logistic regression, one-hot window"
-        lines.append(f"| floor: {model} | balanced | {_row(floor, columns)} | - | - | - |")
-        lines.append("")
-        finished = {loss: results[f"ptm_{ptm}_{loss}"]["test"] for loss in LOSSES if f"ptm_{ptm}_{loss}" in results}
-        if finished and floor is not None:
-            best = max(finished, key=lambda loss: finished[loss]["pr_auc"])
-            lines += [
-                f"Best loss by test PR-AUC: {LOSSES[best]} ({finished[best]['pr_auc']:.3f}; ROC-AUC "
-                f"{finished[best]['roc_auc']:.3f}); the floor has PR-AUC {floor['test']['pr_auc']:.3f} (ROC-AUC "
-                f"{floor['test']['roc_auc']:.3f}). Test PR-AUC of the {len(finished)} losses run spans "
-                f"{min(r['pr_auc'] for r in finished.values()):.3f}-{max(r['pr_auc'] for r in finished.values()):.3f}.",
-                "",
-            ]
-    count = results.get(COUNT_RUN)
-    lines += [
-        "## Sequence-level regression: number of N6-acetyllysine sites per protein (the seed's analysis)",
-        "",
-        "| model | test Spearman | test Pearson | test MSE | test MAE |",
-        "|---|---|---|---|---|",
-        f"| ProteinBERT, reduced, random init, regression on the global track | "
-        f"{_row(count, ('spearman', 'pearson', 'mse', 'mae'))} |",
-        "",
-    ]
-    pca = results.get("pca")
-    lines += ["## Lysine embeddings before and after fine-tuning (the seed's PCA)", ""]
-    if pca is not None:
-        lines += [
-            f"![PCA of lysine embeddings]({figure_name})",
-            "",
-            "Last-layer local embeddings of lysines in the test proteins (all modified ones plus a random sample of",
-            "the unmodified). Separability: cross-validated ROC-AUC of a logistic regression on the 2 PCs / on the",
-            "full embedding.",
-            "",
-            "| backbone | lysines (modified) | ROC-AUC, 2 PCs | ROC-AUC, full embedding |",
-            "|---|---|---|---|",
-        ]
-        for title, panel in pca["panels"].items():
-            lines.append(
-                f"| {title} | {panel['lysines']:,} ({panel['modified']:,}) | {panel['auc_2_pcs']:.3f} | "
-                f"{panel['auc_full']:.3f} |"
-            )
-        lines.append("")
-    else:
-        lines += ["not run", ""]
-    lora = results.get("lora")
-    if lora is not None:
-        lines += [
-            "## LoRA: trainable parameters (full-size models, default config, 2 labels)",
-            "",
-            "peft `LoraConfig(r, lora_alpha=2r, target_modules=FAMILIES['proteinbert'].lora_target_regex, "
-            f"modules_to_save=['classifier'])` (modules: {', '.join(f'`{t}`' for t in lora['targets'])}):",
-            "the dense layers, the narrow convolution and the attention projections",
-            "of every block (not the dilated wide convolution: peft builds its LoRA branch without the dilation,",
-            "huggingface/peft#3697), plus the fully trained head. Fractions are of the base model's parameters.",
-            "",
-            "| model | r | trainable | base parameters | fraction |",
-            "|---|---|---|---|---|",
-        ]
-        for row in lora["rows"]:
-            fraction = row["trainable"] / row["base"]
-            lines.append(
-                f"| {row['model']} | {row['r']} | {row['trainable']:,} | {row['base']:,} | {100 * fraction:.2f} % |"
-            )
-        lines.append("")
-    if benchmark is not None:
-        lines += [
-            "## Inference speed against ESM-2 8M",
-            "",
-            "`OMP_NUM_THREADS=1 python benchmarks/proteinbert_vs_esm.py --json runs/proteinbert/benchmark.json`:",
-            "residues per second of the backbones (ProteinBERT masked mode, default size; transformers' `EsmModel`",
-            "with the ESM-2 8M architecture), random weights, 8192 tokens per batch, no padding, best of 3 runs,",
-            "one CPU thread on a shared 2-core machine (timing noise about +-50 %; both models are timed in the same",
-            "process, so the ratio is more stable than the absolute numbers).",
-            "",
-            "| length | batch | ProteinBERT res/s | ESM-2 8M res/s | ProteinBERT / ESM-2 |",
-            "|---|---|---|---|---|",
-        ]
-        for row in benchmark["rows"]:
-            lines.append(
-                f"| {row['length']} | {row['batch_size']} | {row['ProteinBERT']:,.0f} | {row['ESM-2 8M']:,.0f} | "
-                f"{row['speedup']:.2f}x |"
-            )
-        lines.append("")
-        if "speedup_at_1024" in benchmark:
-            lines.append(f"Speed-up at length 1024: **{benchmark['speedup_at_1024']:.2f}x** (goal >= 4x).")
-        if "cost_ratio_4096_vs_512" in benchmark:
-            ratio, esm_ratio = benchmark["cost_ratio_4096_vs_512"], benchmark["esm_cost_ratio_4096_vs_512"]
-            lines.append(
-                f"Per-residue cost at 4096 / at 512: ProteinBERT **{ratio:.2f}** (goal <= 1.3; its attention is "
-                f"linear in the length), ESM-2 8M {esm_ratio:.2f}."
-            )
-        lines.append("")
-    lines += [
-        "## Using the official weights",
-        "",
-        "`proteinhub convert proteinbert epoch_92400_sample_23500000.pkl OUT_DIR [--padding-mode faithful]` reads the",
-        "authors' dump with a restricted unpickler, checks its SHA-256, maps the 145 Keras weights by position and",
-        "writes a `ProteinBertForPreTraining` (15,982,606 parameters: the original's 15,981,321 plus 5 embedding",
-        "and 5 output rows for `<mask>`, O, B, Z, J, which the original's tokenizer turns into `<OTHER>`). In",
-        "faithful mode the converted model reproduces the specification's forward pass at a fixed padded length, in",
-        "masked mode the original run without padding (`tests/test_proteinbert_convert.py`, max abs difference",
-        "<= 1e-5 on a dump of the released structure with random weights). To fine-tune it, replace `model` and",
-        "`config_overrides` in a config above by `model_name_or_path: OUT_DIR` (plus `config_overrides:",
-        "{classifier_features: concat}` for the original's fine-tuning features).",
-        "",
-        "## Reference figures for converted official weights",
-        "",
-        "The original's own fine-tuning benchmarks (authors' analysis notebook, released checkpoint, spec section",
-        "5.5) include **major PTMs (PhosphositePTM), token-level binary: test ROC-AUC 0.947** (0.948 without",
-        "pretraining). That benchmark uses other data (the authors' `PhosphositePTM` files, not available",
-        "offline), so it is a reference for users of the converted weights, not a target for the runs above.",
-        "`shared/docs/baselines.md` has no floor for the CapsNet_PTM files; the logistic-regression rows above are",
-        "this page's floor.",
-        "",
-    ]
-    page.parent.mkdir(parents=True, exist_ok=True)
-    page.write_text("\n".join(lines))
+        ptms.append({"name": ptm_name, "floor": floor, "losses": losses, "best": best})
+    render_page(
+        "proteinbert.md.jinja",
+        page,
+        ptms=ptms,
+        columns=("roc_auc", "pr_auc", "mcc", "mcc_at_0.5", "threshold"),
+        count=results.get(COUNT_RUN),
+        pca=results.get("pca"),
+        figure_name=figure_name,
+        lora=results.get("lora"),
+        benchmark=benchmark,
+    )
 
 
 # entry point
@@ -540,8 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.page_only:
         for step in args.only or STEPS:
             path = results_dir / f"{step}.json"
-            if path.exists():
-                print(f"[skip] {step}: {path} exists")
+            if finished(path, step):
                 continue
             print(f"[run] {step}", flush=True)
             started = time.perf_counter()
@@ -554,11 +386,11 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 record = run_training(step, args.runs_dir, args.tiny)
             record["step_time_s"] = time.perf_counter() - started
-            path.write_text(json.dumps(record, indent=2) + "\n")
+            write_json(path, record)
             print(f"[done] {step} in {record['step_time_s']:.0f} s: {record.get('test')}", flush=True)
-    results = {path.stem: json.loads(path.read_text()) for path in sorted(results_dir.glob("*.json"))}
+    results = load_records(results_dir)
     benchmark_file = args.runs_dir / "benchmark.json"
-    benchmark = json.loads(benchmark_file.read_text()) if benchmark_file.is_file() else None
+    benchmark = read_json(benchmark_file) if benchmark_file.is_file() else None
     write_page(results, args.page, figure.name, benchmark)
     print(f"wrote {args.page}")
     return 0

@@ -21,7 +21,6 @@ representations, a t-SNE PNG). Each step subsamples as the config says (seeded),
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import time
@@ -31,9 +30,8 @@ import numpy as np
 import torch
 import yaml
 from floors import STANDARD_RESIDUES as STANDARD
+from reproduction import DATA_DIR, REPO, finished, load_records, pyplot, render_page, save_figure, write_json
 
-REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data"
 UNIGRAM = {"perplexity": 18.199, "accuracy": 0.08268}  # baselines.md section 6
 FLOORS = {"stability": 0.4926, "scop": 0.5840}  # baselines.md sections 4 and 5 (comp + dipeptide)
 SEED_RESULTS = {
@@ -56,7 +54,7 @@ def _subsample(items: list, count: int | None, seed: int) -> list:
 def _load(name: str, config_name: str | None, folder: str, split: str):
     from proteinhub import load_dataset
 
-    return load_dataset(name, config_name, data_dir=str(DATA / folder), split=split)
+    return load_dataset(name, config_name, data_dir=str(DATA_DIR / folder), split=split)
 
 
 # models
@@ -79,7 +77,7 @@ def _corpus(settings: dict, tiny: bool) -> tuple[list[str], list[str]]:
     """Train and validation sequences of the stand-in corpus (protein_fasta builder, the seed's filters)."""
     from proteinhub import load_dataset
 
-    files = [str(DATA / pattern) for pattern in settings["corpus_files"]]
+    files = [str(DATA_DIR / pattern) for pattern in settings["corpus_files"]]
     corpus = load_dataset(
         "protein_fasta",
         data_files=files,
@@ -95,7 +93,7 @@ def _cb513(settings: dict, row: dict, seed: int) -> list[str]:
     """CB513 test sequences (TAPE's secondary-structure test CSV), subsampled as the row or the config says."""
     import csv
 
-    with (DATA / "secondary_structure_tape_cb513" / "secondary_structure.test.csv").open() as handle:
+    with (DATA_DIR / "secondary_structure_tape_cb513" / "secondary_structure.test.csv").open() as handle:
         sequences = [record["seq"] for record in csv.DictReader(handle)]
     return _subsample(sequences, row.get("cb513", settings.get("cb513")), seed)
 
@@ -224,10 +222,6 @@ def stability_probe(embed, settings: dict, seed: int) -> dict:
 def scop_separation(embed, settings: dict, seed: int, png: Path, title: str) -> dict:
     """SCOP class separation of frozen representations: LR and 5-NN test accuracy (trained on the train split),
     silhouette of the test representations by class, and a t-SNE plot of the test set."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from proteinhub.dataset_scripts.scop import CLASS_DESCRIPTIONS, LABEL_NAMES
     from sklearn.linear_model import LogisticRegression
     from sklearn.manifold import TSNE
@@ -253,7 +247,7 @@ def scop_separation(embed, settings: dict, seed: int, png: Path, title: str) -> 
         "scop_n_test": len(test_y),
     }
     points = TSNE(2, random_state=seed, perplexity=min(30, len(test_y) - 1), init="pca").fit_transform(test_x)
-    figure, axis = plt.subplots(figsize=(6, 5))
+    figure, axis = pyplot().subplots(figsize=(6, 5))
     for label in sorted(set(test_y)):
         chosen = test_y == label
         # a fixed colour per class, so that the plots of different rows compare
@@ -264,9 +258,7 @@ def scop_separation(embed, settings: dict, seed: int, png: Path, title: str) -> 
     axis.legend(markerscale=3, fontsize=7)
     axis.set_xticks([])
     axis.set_yticks([])
-    figure.tight_layout()
-    figure.savefig(png, dpi=110)
-    plt.close(figure)
+    save_figure(figure, png)
     result["tsne_png"] = png.name
     return result
 
@@ -335,83 +327,10 @@ def run_row(name: str, settings: dict, out_dir: Path, png_dir: Path, tiny: bool)
     return result
 
 
-def write_page(results: dict[str, dict], settings: dict, path: Path, command: str) -> None:
-    def fmt(value, spec=".3f"):
-        return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, spec)
-
-    lines = [
-        "# Representation learning (seed 004: UniRep-style LSTM LM, UniRep weights, CNN autoencoder)",
-        "",
-        f"Produced by `{command}` from `configs/representation/reproduce.yaml`; every number below comes from the "
-        "JSON files the script writes under its output folder (one per row). Data: CB513 test proteins "
-        "(`secondary_structure_tape_cb513`), TAPE stability (`stability_tape`), SCOP classes "
-        "(`scop_class_proteinbert`), and for training the stand-in corpus (real FASTA sequences of "
-        "`localization_multiloc` and `localization_deeploc1` through the `protein_fasta` builder: max 500 residues, "
-        "no X/B/Z/J). Subsample sizes are in each row (seeded), so small rows are noisier than the full splits.",
-        "",
-        "## Language models: next-residue prediction on CB513",
-        "",
-        "| row | perplexity (20 residues) | top-1 accuracy | loss incl. `<eos>` (nats) | residues |",
-        "|---|---|---|---|---|",
-        f"| floor: unigram (baselines.md §6) | {UNIGRAM['perplexity']:.2f} | {100 * UNIGRAM['accuracy']:.2f} % | - | "
-        "144,213 |",
-    ]
+def write_page(results: dict[str, dict], path: Path, command: str) -> None:
     floor = results.get("floor")
     models = {name: r for name, r in results.items() if r["kind"] != "floor"}
-    if floor:
-        lines.append(
-            f"| floor: unigram fit on the stand-in corpus (row `floor`) | {floor['cb513_perplexity']:.2f} | "
-            f"{100 * floor['cb513_accuracy']:.2f} % | - | {floor['cb513_residues']:,} |"
-        )
-    for name, r in models.items():
-        if "cb513_perplexity" in r:
-            lines.append(
-                f"| {name} | {r['cb513_perplexity']:.2f} | {100 * r['cb513_accuracy']:.2f} % | "
-                f"{r['cb513_loss_all_tokens']:.3f} | {r['cb513_residues']:,} |"
-            )
-    lines += [
-        "",
-        f"Seed 004's LSTMs: next-token accuracy {SEED_RESULTS['lstm_accuracy']}, test loss "
-        f"{SEED_RESULTS['lstm_loss']} (on its own UniRef50 sample, not CB513).",
-        "",
-    ]
-    for name, r in models.items():
-        if "validation_perplexity" not in r:
-            continue
-        unigram = (
-            f"; the unigram floor fit on the same training part: perplexity {floor['validation_perplexity']:.2f}, "
-            f"top-1 accuracy {100 * floor['validation_accuracy']:.2f} %"
-            if floor
-            else ""
-        )
-        lines.append(
-            f"- `{name}` on the held-out part of its own training corpus (the seed's setting): perplexity "
-            f"{r['validation_perplexity']:.2f}, top-1 accuracy {100 * r['validation_accuracy']:.2f} %, loss "
-            f"{r['validation_loss_all_tokens']:.3f} ({r['validation_residues']:,} residues){unigram}."
-        )
-    lines += [
-        "",
-        "## Frozen representations: stability probe and SCOP separation",
-        "",
-        "Stability: ridge on the standardised frozen representations of the training subsample, alpha chosen by "
-        "Spearman ρ on the validation split, ρ reported on validation and test. TAPE's test split holds single "
-        "mutants of a few designed topologies that the training split lacks, so test ρ moves a lot between "
-        "representations of similar validation ρ; both are shown.",
-        "",
-        "| row | stability ρ (test) | stability ρ (validation) | SCOP LR acc | SCOP 5-NN acc | SCOP silhouette | "
-        "n stab. train/test | n SCOP train/test | minutes |",
-        "|---|---|---|---|---|---|---|---|---|",
-        f"| floor: ridge / LR on composition + dipeptides, full splits (baselines.md §4, §5) | "
-        f"{FLOORS['stability']:.3f} | - | {FLOORS['scop']:.3f} | - | - | 53,614 / 12,851 | 15,680 / 3,921 | - |",
-    ]
-    for name, r in results.items():
-        label = "floor: the same on this page's subsamples (row `floor`)" if r["kind"] == "floor" else name
-        lines.append(
-            f"| {label} | {fmt(r.get('stability_spearman_test'))} | {fmt(r.get('stability_spearman_valid'))} | "
-            f"{fmt(r.get('scop_lr_accuracy'))} | {fmt(r.get('scop_knn_accuracy'))} | {fmt(r.get('scop_silhouette'))} | "
-            f"{r.get('stability_n_train')} / {r.get('stability_n_test')} | {r.get('scop_n_train')} / "
-            f"{r.get('scop_n_test')} | {fmt(r.get('minutes'), '.1f')} |"
-        )
+    below = []
     if floor:
         below = [
             name
@@ -419,58 +338,20 @@ def write_page(results: dict[str, dict], settings: dict, path: Path, command: st
             if r["stability_spearman_test"] < floor["stability_spearman_test"]
             or r["scop_lr_accuracy"] < floor["scop_lr_accuracy"]
         ]
-        lines += [
-            "",
-            "Below the composition floor on the same subsamples (stability test ρ or SCOP LR accuracy): "
-            + (", ".join(f"`{name}`" for name in below) if below else "none")
-            + ".",
-        ]
-        autoencoders = [name for name in below if models[name]["kind"] == "autoencoder"]
-        if autoencoders:
-            lines += [
-                "",
-                "The CNN autoencoder is below this floor as the seed's was (its ρ 0.35 against 0.49 for ridge on "
-                "composition + dipeptides): it reproduces the seed's reconstruction accuracy, not a useful stability "
-                "representation. Its z is a fixed 2 x 50 or 4 x 100 summary of a protein padded to 500 positions, so "
-                "a stability protein (about 43 residues) fills about the first 9 % of z and the rest encodes padding; "
-                "the recurrent models' masked mean over the residues has no such dilution.",
-            ]
-        recurrent = [name for name in below if models[name]["kind"] != "autoencoder"]
-        if recurrent:
-            lines += [
-                "",
-                "Recurrent rows below the floor on one split only ("
-                + ", ".join(
-                    f"`{name}`: test ρ {models[name]['stability_spearman_test']:.3f}, validation ρ "
-                    f"{models[name]['stability_spearman_valid']:.3f} against the floor's "
-                    f"{floor['stability_spearman_valid']:.3f}"
-                    for name in recurrent
-                )
-                + ") show the test split's swing described above.",
-            ]
-    lines += [
-        "",
-        f"Paper / seed comparison: seed 004's best LSTM probe ρ = {SEED_RESULTS['lstm_rho_best']}; its CNN autoencoder "
-        f"{SEED_RESULTS['cnn']}. The seed does not say on which stability split its ρ was measured. TAPE's "
-        f"fine-tuned (not frozen) UniRep {SEED_RESULTS['tape_unirep_finetuned']} "
-        f"and LSTM {SEED_RESULTS['tape_lstm_finetuned']}.",
-        "",
-    ]
-    for name, r in results.items():
-        if "reconstruction_accuracy" in r:
-            lines.append(
-                f"CNN autoencoder `{name}`: reconstruction accuracy {100 * r['reconstruction_accuracy']:.1f} % "
-                f"(loss {r['reconstruction_loss']:.3f}) on the corpus validation split."
-            )
-        if r.get("training"):
-            last = r["training"][-1]
-            lines.append(
-                f"`{name}` trained {last['epoch']} epoch(s) in {last['minutes']:.1f} min on {r['corpus_train']:,} "
-                f"proteins (final train loss {last['train_loss']:.3f})."
-            )
-    lines += ["", "## t-SNE of SCOP test representations", ""]
-    lines += [f"![{name}]({r['tsne_png']})" for name, r in results.items() if r.get("tsne_png")]
-    path.write_text("\n".join(lines) + "\n")
+    render_page(
+        "representation.md.jinja",
+        path,
+        command=command,
+        unigram=UNIGRAM,
+        floors=FLOORS,
+        seed=SEED_RESULTS,
+        results=results,
+        floor=floor,
+        models=models,
+        below=below,
+        below_autoencoders=[name for name in below if models[name]["kind"] == "autoencoder"],
+        below_recurrent=[name for name in below if models[name]["kind"] != "autoencoder"],
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -497,20 +378,15 @@ def main(argv: list[str] | None = None) -> int:
     names = args.rows.split(",") if args.rows else list(settings["rows"])
     for name in names:
         target = out_dir / f"{name}.json"
-        if target.exists():
-            print(f"{name}: done already ({target})")
+        if finished(target, name):
             continue
         print(f"{name}: running", flush=True)
         result = run_row(name, settings, out_dir, page.parent, args.tiny)
         if result is not None:
-            target.write_text(json.dumps(result, indent=2) + "\n")
-    results = {
-        name: json.loads((out_dir / f"{name}.json").read_text())
-        for name in settings["rows"]
-        if (out_dir / f"{name}.json").exists()
-    }
+            write_json(target, result)
+    results = load_records(out_dir, list(settings["rows"]))
     command = "python scripts/reproduce_representation.py" + (" --tiny" if args.tiny else "")
-    write_page(results, settings, page, command)
+    write_page(results, page, command)
     print(f"wrote {page}")
     return 0
 

@@ -389,6 +389,6 @@ def test_reproduction_script_tiny(tmp_path):
     assert record["history"] and "validation_loss" in record["history"][0]
     text = page.read_text()
     assert f"Rows finished: 1 of {len(script.ROWS)}" in text and "setHARD (490)" in text
-    for figure in ("deeploc_learning_curves.png", "deeploc_confusion_matrix_test_hard.png"):
+    for figure in ("deeploc_learning_curve_loss.png", "deeploc_confusion_matrix_test_hard.png"):
         assert (page.parent / "localization" / figure).stat().st_size > 10_000
         assert f"localization/{figure}" in text

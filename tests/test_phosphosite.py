@@ -358,14 +358,14 @@ def test_predict_writes_the_site_table(st_model_dir, tmp_path, capsys):
 
 
 def test_configs_are_in_sync_and_parse_with_train():
-    from proteinhub import training
+    from proteinhub.training import parse_arguments
 
     script = load_script()
     files = sorted(script.CONFIG_DIR.glob("*.yaml"))
     assert len(files) == len(script.ROWS) == 48
     for row in script.ROWS:
         assert row.config_path.read_text() == script.config_text(row), f"{row.name}: run --write-configs"
-        model, data, _, training, _ = training.parse_arguments(["--config", str(row.config_path)])
+        model, data, _, training, _ = parse_arguments(["--config", str(row.config_path)])
         assert model.model == f"phosphosite-{row.model}-w{row.window}"
         assert model.config_overrides["site_residues"] == row.group
         assert (model.config_overrides.get("input_noise", 0), model.config_overrides.get("soft_label_max", 0)) == (

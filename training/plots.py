@@ -22,7 +22,8 @@ def plot_learning_curves(
     log_history: list[dict], output_dir: str | Path, metric: str, *, greater_is_better: bool = True
 ) -> list[Path]:
     """Write `learning_curve_loss.png` (training and validation loss) and `learning_curve_<metric>.png`
-    (validation `metric`, best epoch starred) from `trainer.state.log_history`; returns the paths written."""
+    (validation `metric`, best epoch starred) from `trainer.state.log_history`; returns the paths written. With
+    `metric="loss"` the best validation loss is starred on the loss figure, and there is no second one."""
     output_dir = Path(output_dir)
     written = []
 
@@ -31,6 +32,10 @@ def plot_learning_curves(
         epochs, values = _per_epoch(log_history, key)
         if epochs:
             axes.plot(epochs, values, style, label=label)
+    epochs, values = _per_epoch(log_history, "eval_loss")
+    if metric == "loss" and epochs:
+        best = int(np.nanargmax(values) if greater_is_better else np.nanargmin(values))
+        axes.plot([epochs[best]], [values[best]], "*", markersize=14, color="tab:red", label="best")
     axes.set_xlabel("epoch")
     axes.set_ylabel("loss")
     axes.set_title("Loss per epoch")
@@ -44,7 +49,7 @@ def plot_learning_curves(
     written.append(path)
 
     epochs, values = _per_epoch(log_history, f"eval_{metric}")
-    if epochs:
+    if epochs and metric != "loss":
         figure, axes = plt.subplots(figsize=(6, 4))
         axes.plot(epochs, values, "s-", color="tab:orange", label="validation")
         best = int(np.nanargmax(values) if greater_is_better else np.nanargmin(values))

@@ -322,11 +322,6 @@ def convert_weights(weights: Sequence[np.ndarray], config: ProteinBertConfig) ->
     return state
 
 
-def file_sha256(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
 def load_dump(path: str | Path, *, wide_conv_dilation: int = 5) -> tuple[ProteinBertConfig, list[np.ndarray], dict]:
     """Read, verify and validate a weight dump; returns (config, model weights, conversion record)."""
     path = Path(path)
