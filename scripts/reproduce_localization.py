@@ -510,6 +510,7 @@ def write_page(records_dir: Path, page: Path, floors: dict, benchmark: dict | No
         page,
         rows_finished=len(results),
         rows_total=len(ROWS),
+        missing=[name for name in ROWS if name not in results],
         tiny=any(record.get("tiny") for record in results.values()),
         summary=summary,
         below=below,
