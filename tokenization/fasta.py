@@ -169,7 +169,7 @@ def read_fasta(
         fields = line[1:].split(maxsplit=1)
         if not fields:
             raise DatasetFormatError(
-                f"{name}, record {number} (line {line_number}): header without an id. Write the protein id right "
+                f"{name}, record {number}, line {line_number}: header without an id. Write the protein id right "
                 "after '>'."
             )
         record_id = fields[0]
@@ -177,8 +177,8 @@ def read_fasta(
             if record_id in first_seen:
                 first_number, first_line = first_seen[record_id]
                 raise DatasetFormatError(
-                    f"{name}, record {number} ({record_id!r}, line {line_number}): duplicate id; first seen at record "
-                    f"{first_number} (line {first_line}). Ids name the outputs, so they must be unique: rename or "
+                    f"{name}, record {number} ({record_id!r}), line {line_number}: duplicate id; first seen at record "
+                    f"{first_number}, line {first_line}. Ids name the outputs, so they must be unique: rename or "
                     "remove one of the two."
                 )
             first_seen[record_id] = (number, line_number)
