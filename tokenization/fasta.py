@@ -26,7 +26,9 @@ Refused with a `DatasetFormatError` whose message names the file and the line or
 `read_fasta` does not judge the residues; `clean_sequence` does, once per record, for every consumer: whitespace
 is removed, one trailing `*` (a stop) is dropped, letters are upper-cased, and a record without any residue (a
 header with no sequence, or `*` alone) or with a letter outside the tokenizer's alphabet is refused naming the record,
-the position and the character. An empty record is therefore an error everywhere, never a silent skip.
+the position and the character. An empty record is therefore an error, never a silent skip; the one exception is
+the `ptm` builder's CapsNet configs, whose published files hold three headers without a sequence: it skips them with
+a logged warning (`ptm.md`).
 
 This module imports neither `datasets` nor torch, so `predict` and `embed` stay light.
 """
