@@ -36,9 +36,12 @@ This module imports neither `datasets` nor torch, so `predict` and `embed` stay 
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import re
+import string
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -48,8 +51,10 @@ from .tokenization_protein import EXTRA_AMINO_ACIDS, RESIDUES
 FASTA_SUFFIXES = (".fasta", ".fa", ".faa", ".fas")
 TABLE_SEPARATORS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
 GZIP_MAGIC = b"\x1f\x8b"
+UTF8_BOM = b"\xef\xbb\xbf"
 
 _ILLEGAL_RESIDUE = re.compile(rf"[^{RESIDUES}{RESIDUES.lower()}]")
+_ALPHABET_IS_ALL_LETTERS = set(RESIDUES) == set(string.ascii_uppercase)
 
 
 class DatasetFormatError(ValueError):
@@ -109,16 +114,15 @@ def file_format(path: str | os.PathLike) -> str:
     )
 
 
-def _binary_lines(source: str | os.PathLike | IO[bytes]) -> Iterator[bytes]:
-    if isinstance(source, (str, os.PathLike)):
-        with open(source, "rb") as handle:
-            yield from _binary_lines(handle)
-        return
-    if hasattr(source, "peek") and source.peek(2)[:2] == GZIP_MAGIC:
-        with gzip.GzipFile(fileobj=source) as handle:
-            yield from handle
-        return
-    yield from source
+@contextmanager
+def _open_binary(source: str | os.PathLike | IO[bytes]) -> Iterator[IO[bytes]]:
+    """`source` as a binary stream, decompressed when it starts with gzip's magic bytes (a path is closed after)."""
+    with ExitStack() as stack:
+        if isinstance(source, (str, os.PathLike)):
+            source = stack.enter_context(open(source, "rb"))
+        if hasattr(source, "peek") and source.peek(2)[:2] == GZIP_MAGIC:
+            source = stack.enter_context(gzip.GzipFile(fileobj=source))
+        yield source
 
 
 # reading
@@ -144,49 +148,62 @@ def read_fasta(
     chunks: list[str] = []
     first_seen: dict[str, tuple[int, int]] = {}
     number = 0
-    for line_number, raw in enumerate(_binary_lines(source), start=1):
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError as error:
-            raise DatasetFormatError(
-                f"{name}, line {line_number}: not UTF-8 text (byte {raw[error.start]:#04x} at column "
-                f"{error.start + 1}). Save the file as UTF-8 (or ASCII); is it a binary file?"
-            ) from None
-        if line_number == 1:
-            line = line.removeprefix("\ufeff")
-        line = line.strip()
-        if not line:
-            continue
-        if not line.startswith(">"):
-            if header is None:
+    with _open_binary(source) as binary:
+        # decoded in bulk (measured ~1.5x faster than line by line); a byte that is not UTF-8 becomes a lone
+        # surrogate, which the cheap isascii() test sends to _check_utf8, so that the error names its line
+        text = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="surrogateescape")
+        for line_number, line in enumerate(text, start=1):
+            if not line.isascii():
+                _check_utf8(line, name, line_number)
+            line = line.strip()
+            if not line:
+                continue
+            if line[0] != ">":
+                if header is None:
+                    raise DatasetFormatError(
+                        f"{name}, line {line_number}: expected a FASTA header starting with '>', found "
+                        f"{line[:40]!r}. Every record needs a '>id ...' header line."
+                    )
+                chunks.append(line)
+                continue
+            if header is not None:
+                yield FastaRecord(header[0], header[1], "".join(chunks), number, header[2], name)
+            number += 1
+            fields = line[1:].split(maxsplit=1)
+            if not fields:
                 raise DatasetFormatError(
-                    f"{name}, line {line_number}: expected a FASTA header starting with '>', found {line[:40]!r}. "
-                    "Every record needs a '>id ...' header line."
+                    f"{name}, record {number}, line {line_number}: header without an id. Write the protein id "
+                    "right after '>'."
                 )
-            chunks.append(line)
-            continue
-        if header is not None:
-            yield FastaRecord(header[0], header[1], "".join(chunks), number, header[2], name)
-        number += 1
-        fields = line[1:].split(maxsplit=1)
-        if not fields:
-            raise DatasetFormatError(
-                f"{name}, record {number}, line {line_number}: header without an id. Write the protein id right "
-                "after '>'."
-            )
-        record_id = fields[0]
-        if unique_ids:
-            if record_id in first_seen:
-                first_number, first_line = first_seen[record_id]
-                raise DatasetFormatError(
-                    f"{name}, record {number} ({record_id!r}), line {line_number}: duplicate id; first seen at record "
-                    f"{first_number}, line {first_line}. Ids name the outputs, so they must be unique: rename or "
-                    "remove one of the two."
-                )
-            first_seen[record_id] = (number, line_number)
-        header, chunks = (record_id, fields[1] if len(fields) > 1 else "", line_number), []
+            record_id = fields[0]
+            if unique_ids:
+                if record_id in first_seen:
+                    first_number, first_line = first_seen[record_id]
+                    raise DatasetFormatError(
+                        f"{name}, record {number} ({record_id!r}), line {line_number}: duplicate id; first seen at "
+                        f"record {first_number}, line {first_line}. Ids name the outputs, so they must be unique: "
+                        "rename or remove one of the two."
+                    )
+                first_seen[record_id] = (number, line_number)
+            header, chunks = (record_id, fields[1] if len(fields) > 1 else "", line_number), []
     if header is not None:
         yield FastaRecord(header[0], header[1], "".join(chunks), number, header[2], name)
+
+
+def _check_utf8(line: str, name: str, line_number: int) -> None:
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError as error:
+        byte = ord(line[error.start]) - 0xDC00  # surrogateescape decodes byte b as U+DC00 + b
+        raise DatasetFormatError(
+            f"{name}, line {line_number}: not UTF-8 text (byte {byte:#04x} at column {error.start + 1}). Save the "
+            "file as UTF-8 (or ASCII); is it a binary file?"
+        ) from None
+
+
+def _is_ascii_letters(text: str) -> bool:
+    # bytes.isalpha tests ASCII letters only and is ~5x faster than str.isalpha (measured on 400 residues)
+    return text.isascii() and text.encode("ascii").isalpha()
 
 
 def clean_sequence(sequence: str, where: str) -> str:
@@ -199,11 +216,14 @@ def clean_sequence(sequence: str, where: str) -> str:
         >>> clean_sequence("mkt ay*", "demo")
         'MKTAY'
     """
-    sequence = "".join(sequence.split())
-    if sequence.endswith("*"):
-        sequence = sequence[:-1]
-    if not sequence:
-        raise DatasetFormatError(f"{where}: empty sequence. Every protein needs at least one residue.")
+    if not _is_ascii_letters(sequence):
+        sequence = "".join(sequence.split())
+        if sequence.endswith("*"):
+            sequence = sequence[:-1]
+        if not sequence:
+            raise DatasetFormatError(f"{where}: empty sequence. Every protein needs at least one residue.")
+    if _ALPHABET_IS_ALL_LETTERS and _is_ascii_letters(sequence):  # the common case, without the regex
+        return sequence.upper()
     illegal = _ILLEGAL_RESIDUE.search(sequence)
     if illegal:
         raise DatasetFormatError(
@@ -227,7 +247,7 @@ def count_records(path: str | os.PathLike) -> int | None:
         return None
     count, at_line_start = 0, True
     with open(path, "rb") as handle:
-        block = handle.read(1 << 22).removeprefix(b"\xef\xbb\xbf")  # a byte-order mark before the first '>'
+        block = handle.read(1 << 22).removeprefix(UTF8_BOM)
         while block:
             count += block.count(b"\n>") + (at_line_start and block.startswith(b">"))
             at_line_start = block.endswith(b"\n")
