@@ -34,7 +34,8 @@ from pathlib import Path
 import numpy as np
 import proteinhub
 import torch
-from proteinhub.inference.pipelines import PhosphositeScanner, read_fasta
+from proteinhub.inference.pipelines import PhosphositeScanner
+from proteinhub.tokenization.fasta import read_fasta
 from transformers import pipeline
 
 REPO = Path(__file__).resolve().parents[1]
@@ -49,8 +50,8 @@ def real_proteins() -> list[str]:
     sequences: dict[str, None] = {}
     for pattern in POOL_FILES:
         for path in sorted(SHARED_DATA.glob(pattern)):
-            for _, sequence in read_fasta(path):
-                sequence = sequence.replace("#", "").replace("@", "").upper()
+            for record in read_fasta(path):
+                sequence = record.sequence.replace("#", "").replace("@", "").upper()
                 if _LEGAL.match(sequence):
                     sequences[sequence] = None
     if not sequences:

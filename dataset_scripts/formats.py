@@ -12,30 +12,27 @@ Per-residue label strings (FASTA header `labels=...`, CSV/TSV column `labels`) c
 
 from __future__ import annotations
 
-import gzip
 import math
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 import pandas as pd
-from Bio import SeqIO
 
-from ..tokenization.tokenization_protein import EXTRA_AMINO_ACIDS, RESIDUES
+from ..tokenization.fasta import (  # noqa: F401  (clean_sequence, FASTA_SUFFIXES: the builders import them from here)
+    FASTA_SUFFIXES,
+    TABLE_SEPARATORS,
+    DatasetFormatError,
+    clean_sequence,
+    file_format,
+    open_text,
+    read_fasta,
+)
 
 IGNORE_INDEX = -100
-FASTA_SUFFIXES = (".fasta", ".fa", ".faa", ".fas")
-TABLE_SEPARATORS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
-
-_ILLEGAL_RESIDUE = re.compile(rf"[^{RESIDUES}{RESIDUES.lower()}]")
 # `key=value` in a FASTA description; the value runs to the next ` key=` or the end of the line, so it may hold spaces
 _HEADER_FIELD = r"(?:^|\s){key}=(.*?)(?=\s+[\w.-]+=|$)"
-
-
-class DatasetFormatError(ValueError):
-    """A raw data file that proteinhub refuses; the message names the file, the record and the offending value."""
 
 
 @dataclass(frozen=True)
@@ -50,48 +47,6 @@ class RawRecord:
     sequence: str
     label: str | None
     where: str
-
-
-def _open_text(path: Path) -> IO[str]:
-    # gzip is the only compression commonly applied to FASTA/CSV; utf-8-sig drops the byte-order mark of Excel CSVs
-    if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8-sig")
-    return path.open(encoding="utf-8-sig")
-
-
-def file_format(path: str | Path) -> str:
-    """`"fasta"`, `"csv"` or `"tsv"` from the file name (a trailing `.gz` is allowed)."""
-    path = Path(path)
-    suffix = Path(path.stem).suffix if path.suffix == ".gz" else path.suffix
-    suffix = suffix.lower()
-    if suffix in FASTA_SUFFIXES:
-        return "fasta"
-    if suffix in TABLE_SEPARATORS:
-        return "csv" if suffix == ".csv" else "tsv"
-    raise DatasetFormatError(
-        f"{path}: unknown file type {suffix!r}. Use FASTA ({', '.join(FASTA_SUFFIXES)}), CSV (.csv) or TSV "
-        "(.tsv, .tab), optionally gzip-compressed (.gz)."
-    )
-
-
-def clean_sequence(sequence: str, where: str) -> str:
-    """Return `sequence` upper-cased, without whitespace or one trailing `*`; raise if it is empty or illegal.
-
-    The alphabet is the tokenizer's: the 20 standard amino acids and X U O B Z J, in any case.
-    """
-    sequence = "".join(sequence.split())
-    if sequence.endswith("*"):
-        sequence = sequence[:-1]
-    if not sequence:
-        raise DatasetFormatError(f"{where}: empty sequence. Every protein needs at least one residue.")
-    illegal = _ILLEGAL_RESIDUE.search(sequence)
-    if illegal:
-        raise DatasetFormatError(
-            f"{where}: invalid character {illegal.group()!r} at position {illegal.start() + 1}. Allowed: the 20 "
-            f"standard amino acids and {', '.join(EXTRA_AMINO_ACIDS)} (any case) and one trailing '*'. Fix or "
-            "remove this record."
-        )
-    return sequence.upper()
 
 
 def parse_residue_labels(text: str, where: str) -> list[int]:
@@ -163,40 +118,28 @@ def header_field(description: str, key: str) -> str | None:
     return match.group(1).strip() if match else None
 
 
-def read_fasta(path: Path, label_key: str) -> Iterator[RawRecord]:
-    """Yield the records of a FASTA file; the raw label is the header's `label_key=...` field.
+def read_labelled_fasta(path: Path, label_key: str) -> Iterator[RawRecord]:
+    """Yield the records of a FASTA file (`tokenization.fasta.read_fasta`); the raw label is the header's
+    `label_key=...` field.
 
     Without that field and for `label_key="label"`, a first word of the form `id|label` is split at its last `|`.
-    Parsing is Biopython's; a file whose first non-blank line is not a `>` header is refused here first, because
-    Biopython's low-level parser silently skips such lines and `SeqIO` blames "comments" without naming the line.
     """
-    with _open_text(path) as handle:
-        for line_number, line in enumerate(handle, start=1):
-            if line.strip():
-                if not line.startswith(">"):
-                    raise DatasetFormatError(
-                        f"{path}, line {line_number}: expected a FASTA header starting with '>', found "
-                        f"{line.strip()[:40]!r}. Every record needs a '>id ...' header line."
-                    )
-                break
-        handle.seek(0)
-        for index, record in enumerate(SeqIO.parse(handle, "fasta"), start=1):
-            record_id = record.id
-            description = record.description[len(record.id) :]
-            label = header_field(description, label_key)
-            if label is None and label_key == "label" and "|" in record_id:
-                record_id, label = record_id.rsplit("|", 1)
-            where = f"{path}, record {index} ({record_id!r})"
-            if not record_id:
-                raise DatasetFormatError(f"{where}: empty id. Write the id right after '>'.")
-            yield RawRecord(id=record_id, sequence=str(record.seq), label=label, where=where)
+    for record in read_fasta(path):
+        record_id = record.id
+        label = header_field(record.description, label_key)
+        if label is None and label_key == "label" and "|" in record_id:
+            record_id, label = record_id.rsplit("|", 1)
+        where = f"{path}, record {record.number} ({record_id!r})"
+        if not record_id:
+            raise DatasetFormatError(f"{where}: empty id. Write the id right after '>'.")
+        yield RawRecord(id=record_id, sequence=record.sequence, label=label, where=where)
 
 
 def read_table(path: Path, label_column: str, id_column: str = "id") -> Iterator[RawRecord]:
     """Yield the rows of a CSV/TSV file with columns `id_column`, `sequence` and `label_column` (others ignored)."""
     separator = "," if file_format(path) == "csv" else "\t"
     try:
-        with _open_text(path) as handle:
+        with open_text(path) as handle:
             # every cell as text: ids like "001" and label strings like "0110" must not become numbers
             table = pd.read_csv(handle, sep=separator, dtype=str, keep_default_na=False, na_filter=False)
     except pd.errors.EmptyDataError:
@@ -229,7 +172,7 @@ def read_records(paths: Iterable[str | Path], label_key: str, id_column: str = "
     seen: dict[str, str] = {}
     for path in map(Path, paths):
         is_fasta = file_format(path) == "fasta"
-        reader = read_fasta(path, label_key) if is_fasta else read_table(path, label_key, id_column)
+        reader = read_labelled_fasta(path, label_key) if is_fasta else read_table(path, label_key, id_column)
         count = 0
         try:
             for record in reader:

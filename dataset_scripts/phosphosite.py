@@ -36,7 +36,6 @@ The same site centres serve every window size, so `ST_w15`, `ST_w33` and `ST_w51
 
 from __future__ import annotations
 
-import gzip
 import logging
 import re
 from collections.abc import Iterable, Iterator
@@ -47,8 +46,9 @@ import datasets
 import numpy as np
 import pandas as pd
 
+from ..tokenization.fasta import read_fasta
 from .base import ProteinDatasetBuilder, describe_labels
-from .formats import DatasetFormatError, clean_sequence, read_fasta
+from .formats import DatasetFormatError, clean_sequence, open_text
 
 logger = logging.getLogger(__name__)
 
@@ -139,20 +139,16 @@ def parse_marked_sequence(text: str, residues: str, where: str) -> tuple[str, li
 
 def read_phospholingo(path: Path, residues: str) -> Iterator[Protein]:
     """The proteins of a PhosphoLingo FASTA file that have at least one labelled site of `residues`."""
-    for record in read_fasta(path, label_key="sites"):
+    for record in read_fasta(path):
         sequence, positions, labels = parse_marked_sequence(record.sequence, residues, record.where)
         if positions:
             yield Protein(record.id, sequence, tuple(positions), tuple(labels))
 
 
-def _open_text(path: Path):
-    return gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else path.open(encoding="utf-8")
-
-
 def read_phospho_elm(path: Path, residues: str, species: str | None = None) -> Iterator[Protein]:
     """Proteins of a Phospho.ELM dump with at least one listed site of `residues`; every other residue of the group
     in those proteins is a negative. Rows repeating a site (one per publication or kinase) are merged."""
-    with _open_text(path) as handle:
+    with open_text(path) as handle:
         table = pd.read_csv(handle, sep="\t", dtype=str, keep_default_na=False, na_filter=False)
     missing = [column for column in PHOSPHO_ELM_COLUMNS[:4] if column not in table.columns]
     if missing:

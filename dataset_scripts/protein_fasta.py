@@ -8,6 +8,11 @@ train/validation split are per record and streaming: a record is kept when SHA-2
 `sample_fraction`, and goes to validation when a second hash falls below `validation_fraction`, so the same seed gives
 the same subset on every machine without holding the corpus in memory. `max_sequences` stops after that many kept
 records (in file order). Columns: `id`, `sequence`. See `protein_fasta.md`.
+
+Files are read by `tokenization.fasta.read_fasta` (gzip by its magic bytes, BOM, CRLF, wrapped lines; a malformed
+file or record is an error naming it) and each sequence is checked by `clean_sequence`, as in every other builder,
+with one difference: ids are not checked for duplicates, because that would hold every id of the corpus in memory
+(a repeated id lands in the same split as its first occurrence, both hashes being of the id).
 """
 
 from __future__ import annotations
@@ -15,12 +20,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import datasets
 
+from ..tokenization.fasta import clean_sequence, read_fasta
 from .base import ProteinDatasetBuilder
-from .formats import DatasetFormatError, _open_text, clean_sequence
 
 _DESCRIPTION = (
     "Protein sequences for language-model pretraining, streamed from FASTA files with length / ambiguous-letter "
@@ -33,26 +37,6 @@ def hash_fraction(seed: int, salt: str, key: str) -> float:
     """A uniform number in [0, 1) from SHA-256(`"<seed>:<salt>:<key>"`), the same on every platform."""
     digest = hashlib.sha256(f"{seed}:{salt}:{key}".encode()).digest()
     return int.from_bytes(digest[:8], "big") / _HASH_SCALE
-
-
-def stream_fasta(path: str | Path) -> Iterator[tuple[str, str, int]]:
-    """(id, raw sequence, record number) for every record of a plain or gzip FASTA, one at a time."""
-    path = Path(path)
-    header, chunks, number = None, [], 0
-    with _open_text(path) as handle:
-        for line in handle:
-            line = line.strip()
-            if line.startswith(">"):
-                if header is not None:
-                    yield header, "".join(chunks), number
-                number += 1
-                header, chunks = line[1:].split(maxsplit=1)[0] if line[1:].strip() else f"record_{number}", []
-            elif line:
-                if header is None:
-                    raise DatasetFormatError(f"{path}: sequence data before the first '>' header. Is it FASTA?")
-                chunks.append(line)
-    if header is not None:
-        yield header, "".join(chunks), number
 
 
 @dataclass
@@ -111,8 +95,10 @@ class ProteinFasta(ProteinDatasetBuilder):
         config, kept = self.config, 0
         drop = set(config.drop_letters.upper())
         for file_index, path in enumerate(files):
-            for identifier, raw, number in stream_fasta(path):
-                sequence = clean_sequence(raw, f"{Path(path).name}, record {number} ({identifier!r})")
+            # ids are not kept (unique_ids=False): a corpus of tens of millions of records must stream in flat memory
+            for record in read_fasta(path, unique_ids=False):
+                identifier, number = record.id, record.number
+                sequence = clean_sequence(record.sequence, record.where)
                 if config.max_length is not None and len(sequence) > config.max_length:
                     continue
                 if drop & set(sequence):

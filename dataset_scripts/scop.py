@@ -19,9 +19,9 @@ from pathlib import Path
 
 import datasets
 
+from ..tokenization.fasta import read_fasta
 from .base import ProteinDatasetBuilder, describe_labels
 from .formats import DatasetFormatError, clean_sequence
-from .protein_fasta import stream_fasta
 from .stability import read_labelled_csv
 
 LABEL_NAMES = ("a", "b", "c", "d", "e", "f", "g")
@@ -115,19 +115,17 @@ class Scop(ProteinDatasetBuilder):
             for row, example in read_labelled_csv(path, split, _class_label):
                 yield datasets.builder.Key(0, row), {**example, "sccs": ""}
             return
-        with open(path, encoding="utf-8") as handle:
-            headers = {line[1:].split()[0]: line[1:].split() for line in handle if line.startswith(">")}
-        for identifier, raw, number in stream_fasta(path):
-            where = f"{path}, record {number} ({identifier!r})"
-            fields = headers[identifier]
-            if len(fields) < 2:
+        for record in read_fasta(path):
+            identifier, number, where = record.id, record.number, record.where
+            fields = record.description.split()
+            if not fields:
                 raise DatasetFormatError(f"{where}: header lacks the sccs (e.g. 'a.1.1.1') after the domain id")
-            sccs = fields[1]
+            sccs = fields[0]
             yield (
                 datasets.builder.Key(0, number),
                 {
                     "id": identifier,
-                    "sequence": clean_sequence(raw, where),
+                    "sequence": clean_sequence(record.sequence, where),
                     "label": _class_label(sccs.split(".")[0], where),
                     "sccs": sccs,
                 },

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import datasets
 
+from ..tokenization.fasta import FastaRecord, read_fasta
 from .base import ProteinDatasetBuilder, describe_labels
 from .formats import (
     TABLE_SEPARATORS,
@@ -42,7 +43,6 @@ from .formats import (
     clean_sequence,
     file_format,
     header_field,
-    read_fasta,
 )
 
 LABEL_NAMES = ("H", "E", "C")
@@ -218,21 +218,10 @@ def make_example(
 # readers (each yields validated rows)
 
 
-def _fasta_members(archive: zipfile.ZipFile, member: str, path: Path) -> list[tuple[str, str, str]]:
-    """(header, sequence, where) of every record of a FASTA file inside the zip."""
-    records, header, chunks = [], None, []
-    for line in archive.read(member).decode("utf-8").splitlines():
-        if line.startswith(">"):
-            if header is not None:
-                records.append((header, "".join(chunks)))
-            header, chunks = line[1:].strip(), []
-        elif line.strip():
-            if header is None:
-                raise DatasetFormatError(f"{path}:{member}: text before the first '>' header.")
-            chunks.append(line.strip())
-    if header is not None:
-        records.append((header, "".join(chunks)))
-    return [(h, s, f"{path}:{member}, record {i} ({h.split()[0]!r})") for i, (h, s) in enumerate(records, start=1)]
+def _fasta_members(archive: zipfile.ZipFile, member: str, path: Path) -> list[FastaRecord]:
+    """The records (`FastaRecord`) of a FASTA file inside the zip."""
+    with archive.open(member) as handle:
+        return list(read_fasta(handle, name=f"{path}:{member}"))
 
 
 def _flip_subset(split: str, path: Path) -> tuple[str, str | None]:
@@ -261,21 +250,19 @@ def read_flip_zip(path: Path, split: str) -> Iterator[dict[str, object]]:
             f"{path}: {len(sequences)} sequences, {len(states)} label records and {len(masks)} masks; the three "
             "files must list the same proteins in the same order."
         )
-    for (seq_header, sequence, where), (state_header, state, _), (mask_header, mask, _) in zip(
-        sequences, states, masks
-    ):
-        record_id = seq_header.split()[0]
-        if state_header.split()[0] != record_id or mask_header.split()[0] != record_id:
+    for protein, state, mask in zip(sequences, states, masks):
+        where = protein.where
+        if state.id != protein.id or mask.id != protein.id:
             raise DatasetFormatError(
-                f"{where}: the label record is {state_header.split()[0]!r} and the mask {mask_header.split()[0]!r}; "
-                "the three files must list the same proteins in the same order."
+                f"{where}: the label record is {state.id!r} and the mask {mask.id!r}; the three files must list the "
+                "same proteins in the same order."
             )
-        if header_field(state_header, "SET") != wanted_set:
+        if header_field(state.description, "SET") != wanted_set:
             continue
-        if wanted_validation is not None and header_field(state_header, "VALIDATION") != wanted_validation:
+        if wanted_validation is not None and header_field(state.description, "VALIDATION") != wanted_validation:
             continue
-        labels = parse_secondary_structure(state, where)
-        yield make_example(record_id, sequence, labels, parse_mask(mask, len(labels), where), where)
+        labels = parse_secondary_structure(state.sequence, where)
+        yield make_example(protein.id, protein.sequence, labels, parse_mask(mask.sequence, len(labels), where), where)
 
 
 def _file_tag(path: Path) -> str:
@@ -342,12 +329,12 @@ def read_tape_json(path: Path) -> Iterator[dict[str, object]]:
 
 def read_labelled_fasta(path: Path) -> Iterator[dict[str, object]]:
     """Rows of a FASTA file with `labels=` (and optional `mask=`) in the headers."""
-    # formats.read_fasta returns one header field per pass: the labels, then the masks
-    for record, masked in zip(read_fasta(path, label_key="labels"), read_fasta(path, label_key="mask")):
-        if record.label is None:
+    for record in read_fasta(path):
+        states, masked = header_field(record.description, "labels"), header_field(record.description, "mask")
+        if states is None:
             raise DatasetFormatError(f"{record.where}: no `labels=` field in the header (e.g. `>id labels=HHEEC`).")
-        labels = parse_secondary_structure(record.label, record.where)
-        mask = parse_mask(masked.label, len(labels), record.where) if masked.label is not None else None
+        labels = parse_secondary_structure(states, record.where)
+        mask = parse_mask(masked, len(labels), record.where) if masked is not None else None
         yield make_example(record.id, record.sequence, labels, mask, record.where)
 
 

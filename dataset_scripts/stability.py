@@ -15,7 +15,7 @@ from pathlib import Path
 import datasets
 
 from .base import ProteinDatasetBuilder
-from .formats import _open_text, clean_sequence, parse_float_label
+from .formats import clean_sequence, open_text, parse_float_label
 
 _BASE = "https://raw.githubusercontent.com/nadavbra/protein_bert/83198c99f18147c126f16f504e53e2201a6256e4/protein_benchmarks"
 SPLIT_FILES = {"train": "stability.train.csv", "validation": "stability.valid.csv", "test": "stability.test.csv"}
@@ -32,7 +32,7 @@ _CITATION = """\
 
 def read_labelled_csv(path: str, split: str, parse_label) -> Iterator[tuple[int, dict]]:
     """(row, example) for every row of a `seq,label` CSV; bad rows raise naming the file and the row."""
-    with _open_text(Path(path)) as handle:
+    with open_text(Path(path)) as handle:
         reader = csv.DictReader(handle)
         if reader.fieldnames is None or not {"seq", "label"} <= set(reader.fieldnames):
             raise ValueError(f"{path}: expected a CSV header 'seq,label', found {reader.fieldnames}")

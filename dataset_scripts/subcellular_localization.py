@@ -39,8 +39,8 @@ from pathlib import Path
 
 import datasets
 import numpy as np
-from Bio import SeqIO
 
+from ..tokenization.fasta import read_fasta
 from .base import ProteinDatasetBuilder, describe_labels
 from .formats import FASTA_SUFFIXES, DatasetFormatError, clean_sequence
 
@@ -158,20 +158,6 @@ class LocalizedProtein:
 # raw formats
 
 
-def _fasta_records(path: Path) -> Iterator[tuple[int, str, str, str]]:
-    """(1-based index, id, description after the id, sequence) of every record; refuses text before the first '>'."""
-    with open(path, encoding="utf-8") as handle:
-        first = next((line for line in handle if line.strip()), "")
-        if first and not first.startswith(">"):
-            raise DatasetFormatError(
-                f"{path}: expected a FASTA header starting with '>', found {first.strip()[:40]!r}. Every record "
-                "needs a '>id ...' header line."
-            )
-        handle.seek(0)
-        for index, record in enumerate(SeqIO.parse(handle, "fasta"), start=1):
-            yield index, record.id, record.description[len(record.id) :].strip(), str(record.seq)
-
-
 def multiloc_location(path: Path) -> str:
     """The class of a MultiLoc file, from its name (`nuclear.fasta` -> "Nucleus"); refuses unknown names."""
     stem = Path(path).name
@@ -189,9 +175,8 @@ def multiloc_location(path: Path) -> str:
 def read_multiloc(path: Path) -> Iterator[LocalizedProtein]:
     """The proteins of one MultiLoc file (header `>ACCESSION [SP|SA|mTP|cTP POSITION]`), labelled by its name."""
     location = multiloc_location(path)
-    for index, record_id, _, sequence in _fasta_records(Path(path)):
-        where = f"{path}, record {index} ({record_id!r})"
-        yield LocalizedProtein(record_id, clean_sequence(sequence, where), location)
+    for record in read_fasta(path):
+        yield LocalizedProtein(record.id, clean_sequence(record.sequence, record.where), location)
 
 
 def parse_deeploc_header(description: str, where: str) -> tuple[str, str]:
@@ -222,10 +207,9 @@ def parse_deeploc_header(description: str, where: str) -> tuple[str, str]:
 
 def read_deeploc(path: Path) -> Iterator[LocalizedProtein]:
     """The proteins of one DeepLoc-format FASTA file."""
-    for index, record_id, description, sequence in _fasta_records(Path(path)):
-        where = f"{path}, record {index} ({record_id!r})"
-        location, membrane = parse_deeploc_header(description, where)
-        yield LocalizedProtein(record_id, clean_sequence(sequence, where), location, membrane)
+    for record in read_fasta(path):
+        location, membrane = parse_deeploc_header(record.description, record.where)
+        yield LocalizedProtein(record.id, clean_sequence(record.sequence, record.where), location, membrane)
 
 
 def _check_unique(proteins: list[LocalizedProtein], paths: list[str]) -> None:

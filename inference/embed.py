@@ -16,6 +16,11 @@ by length to save padding; every family's outputs are padding-invariant (the com
 gets the same embedding whatever batch it lands in. The same vectors come from
 `pipeline("protein-feature-extraction", model=DIR)` (`proteinhub.inference.pipelines`).
 
+The FASTA file is read and its sequences cleaned by `proteinhub.tokenization.fasta`, as in every builder, `predict`
+and the pipelines (plain or gzip by its magic bytes, UTF-8 with or without a byte-order mark, CRLF, wrapped lines);
+a bad file or record (not UTF-8, text before the first header, a header without an id, an id seen twice, a record
+without any residue, an illegal character) is a `DatasetFormatError` naming the file and the line or record.
+
 Outputs:
 - `.npz`: `ids` (str), `embeddings` (proteins, dim) float32; with `--per-residue`, `residue_embeddings`
   (all residues, dim) float32 and `offsets` (proteins + 1): protein i is `residue_embeddings[offsets[i]:offsets[i+1]]`.
@@ -37,6 +42,7 @@ from transformers import AutoModel
 
 from ..modeling.heads import masked_pool
 from ..tokenization import InvalidSequenceError, ProteinTokenizer
+from ..tokenization.fasta import read_proteins
 
 POOLING = ("mean", "pooler")
 
@@ -108,19 +114,6 @@ def embed_sequences(
     return np.stack(proteins) if proteins else np.zeros((0, 0), np.float32), residues if per_residue else None
 
 
-def read_fasta(path: str | Path) -> tuple[list[str], list[str]]:
-    """Ids and cleaned (upper-case, validated) sequences of a FASTA file."""
-    # imported here: dataset_scripts imports `datasets` (~2 s), which the CLI and the pipelines need nowhere else
-    from ..dataset_scripts.formats import clean_sequence
-    from ..dataset_scripts.protein_fasta import stream_fasta
-
-    ids, sequences = [], []
-    for identifier, raw, number in stream_fasta(path):
-        ids.append(identifier)
-        sequences.append(clean_sequence(raw, f"{path}, record {number} ({identifier!r})"))
-    return ids, sequences
-
-
 def write_embeddings(path: str | Path, ids: list[str], proteins: np.ndarray, residues: list[np.ndarray] | None) -> None:
     """Write `.npz` or `.parquet` (module docstring for the layout)."""
     path = Path(path)
@@ -144,7 +137,7 @@ def write_embeddings(path: str | Path, ids: list[str], proteins: np.ndarray, res
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `proteinhub embed`."""
     parser.add_argument("--model", required=True, help="a saved proteinhub model folder (any head)")
-    parser.add_argument("--fasta", required=True, help="input proteins (FASTA, plain or .gz)")
+    parser.add_argument("--fasta", required=True, help="input proteins (FASTA, plain or gzip)")
     parser.add_argument("--out", required=True, help="output file: .npz or .parquet")
     parser.add_argument("--per-residue", action="store_true", help="also write one vector per residue")
     parser.add_argument(
@@ -164,7 +157,8 @@ def run(args: argparse.Namespace) -> int:
     model = AutoModel.from_pretrained(args.model).eval()
     # the vocabulary is fixed: the model config gives the framing and length limit, tokenizer files are optional
     tokenizer = ProteinTokenizer(**model.config.tokenizer_kwargs)
-    ids, sequences = read_fasta(args.fasta)
+    records = list(read_proteins(args.fasta))
+    ids, sequences = [protein_id for protein_id, _ in records], [sequence for _, sequence in records]
     if not ids:
         raise ValueError(f"--fasta {args.fasta}: no FASTA record (a '>' header line) in the file; nothing to embed.")
     proteins, residues = embed_sequences(

@@ -23,41 +23,32 @@ Tasks (`PIPELINE_TASKS`, one entry per task; add yours there):
 `ProteinPredictor` runs whole proteins through any sequence- or token-level head in batches (for token-level heads
 with the secondary-structure pipeline's windows); `proteinhub predict` uses it for every model that is not a
 phosphosite window classifier. Per-protein classification alone is transformers' `text-classification` pipeline.
+
+A FASTA path given to a pipeline is read by `proteinhub.tokenization.fasta` (`read_proteins`: the reader and
+cleaner of every builder, `predict` and `embed`), so it is accepted or refused exactly as there.
 """
 
 from __future__ import annotations
 
-import gzip
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from Bio import SeqIO
 from transformers import AutoModel, AutoModelForSequenceClassification, AutoModelForTokenClassification, Pipeline
 from transformers.pipelines import PIPELINE_REGISTRY
 
 from ..tokenization import InvalidSequenceError, ProteinTokenizer
+from ..tokenization.fasta import FASTA_SUFFIXES, clean_sequence, read_proteins
 from .embed import POOLING, embed_sequences
 from .secondary_structure import SecondaryStructurePipeline
 from .windowing import chunk_windows, stitch
 
 SITE_LABELS = ("negative", "positive")  # the phosphosite dataset's class names; positive = phosphorylated
-FASTA_SUFFIXES = (".fasta", ".fa", ".faa", ".fas")
 
 # helpers
-
-
-def read_fasta(path: str | os.PathLike) -> Iterator[tuple[str, str]]:
-    """(id, sequence) of each record of a FASTA file (`.gz` allowed), read lazily so memory does not grow with it."""
-    path = Path(path)
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as handle:
-        for record in SeqIO.parse(handle, "fasta"):
-            yield record.id, str(record.seq)
 
 
 def invalid_record_error(protein_id: str, error: InvalidSequenceError, offset: int = 0) -> ValueError:
@@ -298,7 +289,8 @@ class PhosphositePredictionPipeline(Pipeline):
         scanner = self._scanner(residues, batch_size)
         if is_fasta_path(inputs):
             return [
-                {"id": protein.id, "sites": protein.as_dicts(threshold)} for protein in scanner.scan(read_fasta(inputs))
+                {"id": protein.id, "sites": protein.as_dicts(threshold)}
+                for protein in scanner.scan(read_proteins(inputs))
             ]
         sequences = list(inputs)
         records = ((f"#{index}", sequence) for index, sequence in enumerate(sequences))
@@ -326,15 +318,6 @@ def head_level(architecture: str) -> str | None:
     """The head of a model class name: "sequence" (`*ForSequenceClassification`), "token" (`*ForTokenClassification`)
     or None (no classification or regression head)."""
     return next((level for suffix, level in HEAD_LEVELS.items() if architecture.endswith(suffix)), None)
-
-
-def clean_protein(protein_id: str, sequence: str) -> str:
-    """The residues of one record, upper-case, without whitespace or one trailing stop `*` (validated later by the
-    tokenizer); a record without any residue raises naming it."""
-    residues = "".join(sequence.split()).upper().removesuffix("*")
-    if not residues:
-        raise ValueError(f"protein {protein_id!r} has no residue: give it a sequence or remove the record.")
-    return residues
 
 
 @dataclass(frozen=True)
@@ -452,7 +435,7 @@ class ProteinPredictor:
 
     @torch.inference_mode()
     def _predict_group(self, records: list[tuple[str, str]]) -> Iterator[ProteinPrediction]:
-        sequences = [clean_protein(protein_id, sequence) for protein_id, sequence in records]
+        sequences = [clean_sequence(sequence, f"protein {protein_id!r}") for protein_id, sequence in records]
         # one row per protein, or per window of a long protein: (protein index, start, stop), shortest first
         rows = [(index, *window) for index, sequence in enumerate(sequences) for window in self._windows(len(sequence))]
         rows.sort(key=lambda row: row[2] - row[1])
@@ -460,17 +443,13 @@ class ProteinPredictor:
         pieces: list[list[tuple[tuple[int, int], torch.Tensor]]] = [[] for _ in records]
         for first in range(0, len(rows), self.batch_size):
             batch = rows[first : first + self.batch_size]
-            try:
-                encoding = self.tokenizer(
-                    [sequences[index][start:stop] for index, start, stop in batch],
-                    padding=True,
-                    truncation=self.max_length is not None,
-                    max_length=self.max_length,
-                    return_tensors="pt",
-                )
-            except InvalidSequenceError as error:
-                index, start, _ = batch[error.index]
-                raise invalid_record_error(records[index][0], error, offset=start) from None
+            encoding = self.tokenizer(
+                [sequences[index][start:stop] for index, start, stop in batch],
+                padding=True,
+                truncation=self.max_length is not None,
+                max_length=self.max_length,
+                return_tensors="pt",
+            )
             logits = self.model(
                 input_ids=encoding["input_ids"].to(device), attention_mask=encoding["attention_mask"].to(device)
             ).logits
@@ -548,12 +527,9 @@ class ProteinFeatureExtractionPipeline(Pipeline):
         forward = {**self._forward_params, **forward}
         if not is_fasta_path(inputs):
             return self._embed(list(inputs), batch_size, **forward)
-        records = list(read_fasta(inputs))
+        records = list(read_proteins(inputs))
         ids = [protein_id for protein_id, _ in records]
-        try:
-            results = self._embed([sequence for _, sequence in records], batch_size, **forward)
-        except InvalidSequenceError as error:
-            raise invalid_record_error(ids[error.index], error) from None
+        results = self._embed([sequence for _, sequence in records], batch_size, **forward)
         return [{"id": protein_id, **result} for protein_id, result in zip(ids, results)]
 
     def preprocess(self, sequence: str) -> dict:

@@ -8,7 +8,7 @@ The model's head (from its `config.json`) decides what a row is:
 
 - a phosphosite window classifier (`config.site_residues`, `config.window_size`): one row per candidate site (S/T or
   Y), columns `id position residue probability label`, positions 1-based, label "positive" when the probability is
-  above `--threshold`. Proteins without a candidate residue (or without any residue) add no row.
+  above `--threshold`. Proteins without a candidate residue add no row.
 - sequence classification (`*ForSequenceClassification`: localization, protein_cnn, proteinbert, ...): one row per
   protein, `id length label probability`, then `label_2 probability_2 ... label_K probability_K` (`--top-k K`,
   default 3, at most the number of classes), or with `--all-scores` one `probability_<class>` column per class
@@ -22,11 +22,14 @@ The model's head (from its `config.json`) decides what a row is:
   on stderr); `mean_probability` is the mean over the residues of the predicted class's probability. Proteins
   longer than the model's `max_length` are cut into overlapping windows, as in the `secondary-structure` pipeline.
 
-The file is streamed: records are read lazily (`Bio.SeqIO.parse`), batched across proteins (`PhosphositeScanner`
-for sites, `ProteinPredictor` otherwise, both in `proteinhub.inference.pipelines`) and written as soon as they are
-scored, so memory does not grow with the file; a progress bar goes to stderr. An illegal character stops the run with an
-error naming the protein and the position; so does a record without any residue for a per-protein model (it could
-get no prediction). An empty file gives a TSV with the header line only.
+The file is read by `proteinhub.tokenization.fasta` (`read_fasta` + `clean_sequence`, the reader and cleaner of
+every builder, `embed` and the pipelines: plain or gzip, gzip recognised by its magic bytes, UTF-8 with or without a
+byte-order mark, CRLF or LF, wrapped lines). It is streamed: records are read lazily, batched across proteins
+(`PhosphositeScanner` for sites, `ProteinPredictor` otherwise, both in `proteinhub.inference.pipelines`) and written
+as soon as they are scored, so memory does not grow with the file; a progress bar goes to stderr. A bad record stops
+the run with a `DatasetFormatError` naming the file and the record: an illegal character (and its position), a record
+without any residue, a header without an id, an id seen before in the file; so does a byte that is not UTF-8 or text
+before the first header (naming the line). An empty file gives a TSV with the header line only.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="Folder of a saved model: a phosphosite window classifier, or any sequence/token classification or "
         "regression model (e.g. a train.py run).",
     )
-    parser.add_argument("--fasta", required=True, help="Protein sequences, FASTA (optionally .gz).")
+    parser.add_argument("--fasta", required=True, help="Protein sequences, FASTA (plain or gzip).")
     parser.add_argument("--out", default="-", help="Output TSV path; '-' (default) writes to standard output.")
     parser.add_argument(
         "--batch-size",
@@ -79,18 +82,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice).")
     parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
-
-
-def count_records(path: Path) -> int | None:
-    """Number of '>' headers of a plain FASTA file (for the progress bar's total); None for compressed files."""
-    if path.suffix == ".gz":
-        return None
-    count, at_line_start = 0, True
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 22):
-            count += block.count(b"\n>") + (at_line_start and block.startswith(b">"))
-            at_line_start = block.endswith(b"\n")
-    return count
 
 
 def model_head(model_dir: Path) -> str:
@@ -253,7 +244,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
     from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
 
-    from .pipelines import read_fasta
+    from ..tokenization.fasta import count_records, read_proteins
 
     head = model_head(model_dir)
     _check_options(args, head)
@@ -270,7 +261,7 @@ def run(args: argparse.Namespace) -> int:
         with tqdm(
             total=count_records(fasta), unit="protein", disable=args.no_progress, file=sys.stderr, dynamic_ncols=True
         ) as progress:
-            for prediction in table.predict(read_fasta(fasta)):
+            for prediction in table.predict(read_proteins(fasta)):
                 out.write(table.rows(prediction))
                 num_proteins += 1
                 progress.update()

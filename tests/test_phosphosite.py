@@ -17,7 +17,8 @@ from proteinhub.dataset_scripts import DATA_DIR_ENV, DatasetFormatError, label_n
 from proteinhub.dataset_scripts import phosphosite as ps
 from proteinhub.evaluation.metrics import rounded_accuracy, site_metrics
 from proteinhub.inference import predict
-from proteinhub.inference.pipelines import PhosphositeScanner, read_fasta
+from proteinhub.inference.pipelines import PhosphositeScanner
+from proteinhub.tokenization.fasta import count_records, read_fasta
 from transformers import AutoModelForSequenceClassification, pipeline
 
 datasets.disable_progress_bars()
@@ -329,7 +330,7 @@ def test_pipelines_are_not_imported_with_proteinhub():
 
 def test_predict_writes_the_site_table(st_model_dir, tmp_path, capsys):
     fasta = tmp_path / "in.fasta"
-    fasta.write_text("".join(f">{name}\n{sequence}\n" for name, sequence in PROTEINS.items()) + ">empty\n\n")
+    fasta.write_text("".join(f">{name}\n{sequence}\n" for name, sequence in PROTEINS.items()))
     out = tmp_path / "sites.tsv"
     assert predict.main(["--model", str(st_model_dir), "--fasta", str(fasta), "--out", str(out), "--no-progress"]) == 0
     lines = out.read_text().splitlines()
@@ -342,13 +343,16 @@ def test_predict_writes_the_site_table(st_model_dir, tmp_path, capsys):
         expected_rows += [(name, str(p), sequence.upper()[p - 1], q) for p, q in zip(positions, probabilities)]
     assert [tuple(row[:3]) for row in rows] == [row[:3] for row in expected_rows]
     np.testing.assert_allclose([float(row[3]) for row in rows], [row[3] for row in expected_rows], atol=1e-6)
-    assert not {"no_site", "empty"} & {row[0] for row in rows}  # no candidate residue: no row, no error
-    assert "sites of 5 proteins" in capsys.readouterr().err
-    assert predict.count_records(fasta) == 5 == sum(1 for _ in read_fasta(fasta))
+    assert "no_site" not in {row[0] for row in rows}  # no candidate residue: no row, no error
+    assert "sites of 4 proteins" in capsys.readouterr().err
+    assert count_records(fasta) == 4 == sum(1 for _ in read_fasta(fasta))
 
     bad = tmp_path / "bad.fasta"
     bad.write_text(">ok\nMSTK\n>broken\nMST-K\n")
-    with pytest.raises(ValueError, match=r"protein 'broken': invalid character '-' at position 4"):
+    with pytest.raises(ValueError, match=r"bad\.fasta, record 2 \('broken'\): invalid character '-' at position 4"):
+        predict.main(["--model", str(st_model_dir), "--fasta", str(bad), "--out", str(out), "--no-progress"])
+    bad.write_text(">ok\nMSTK\n>empty\n\n")  # no residue: an error, as for every FASTA consumer (tests/test_fasta.py)
+    with pytest.raises(ValueError, match=r"bad\.fasta, record 2 \('empty'\): empty sequence"):
         predict.main(["--model", str(st_model_dir), "--fasta", str(bad), "--out", str(out), "--no-progress"])
     with pytest.raises(ValueError, match="not Y"):
         predict.main(["--model", str(st_model_dir), "--fasta", str(fasta), "--residues", "Y", "--no-progress"])

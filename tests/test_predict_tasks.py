@@ -192,14 +192,18 @@ def test_predictor_streams():
 @pytest.mark.parametrize(
     ("model", "content", "message"),
     [
-        ("localization", ">ok\nMKTAY\n>broken\nMKT-AY\n", r"protein 'broken': invalid character '-' at position 4"),
-        ("localization", ">ok\nMKTAY\n>empty\n\n>ok2\nMK\n", r"protein 'empty' has no residue"),
-        ("localization", ">stop\n*\n", r"protein 'stop' has no residue"),
+        (
+            "localization",
+            ">ok\nMKTAY\n>broken\nMKT-AY\n",
+            r"record 2 \('broken'\): invalid character '-' at position 4",
+        ),
+        ("localization", ">ok\nMKTAY\n>empty\n\n>ok2\nMK\n", r"record 2 \('empty'\): empty sequence"),
+        ("localization", ">stop\n*\n", r"record 1 \('stop'\): empty sequence"),
         # the error is found in the third 20-residue window (residues 31-50): its position counts from residue 1
         (
             "structure",
             ">long\n" + "A" * 45 + "1" + "A" * 20 + "\n",
-            r"protein 'long': invalid character '1' at position 46",
+            r"record 1 \('long'\): invalid character '1' at position 46",
         ),
     ],
 )
@@ -306,7 +310,7 @@ def test_embed_cli_mean_pooling_fasta_pipeline_and_errors(tmp_path, fasta):
     bad = tmp_path / "bad.fasta"
     bad.write_text(">ok\nMKV\n>broken\nMK1V\n")
     extract = pipeline("protein-feature-extraction", model=str(folder), device="cpu")
-    with pytest.raises(ValueError, match=r"protein 'broken': invalid character '1' at position 3"):
+    with pytest.raises(ValueError, match=r"bad\.fasta, record 2 \('broken'\): invalid character '1' at position 3"):
         extract(str(bad))
     with pytest.raises(ValueError, match=r"sequence 2: invalid character '1' at position 2"):
         extract(["MKVLLA", "MKV", "M1K"], batch_size=3)  # the caller's index, not the length-sorted batch's
