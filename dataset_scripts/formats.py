@@ -23,9 +23,9 @@ from typing import IO
 import pandas as pd
 from Bio import SeqIO
 
+from ..modeling.tasks import IGNORE_INDEX
 from ..tokenization.tokenization_protein import EXTRA_AMINO_ACIDS, RESIDUES
 
-IGNORE_INDEX = -100
 FASTA_SUFFIXES = (".fasta", ".fa", ".faa", ".fas")
 TABLE_SEPARATORS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
 

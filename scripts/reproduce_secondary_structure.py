@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import yaml
+from proteinhub.modeling.tasks import IGNORE_INDEX
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG_DIR = REPO / "configs" / "secondary_structure"
@@ -39,7 +40,6 @@ FLIP_ZIP = SHARED_DATA / "secondary_structure_flip_netsurfp2" / "splits.zip"
 CB513_CSV = SHARED_DATA / "secondary_structure_tape_cb513" / "secondary_structure.test.csv"
 BENCHMARK_JSON = "gru_vs_lstm.json"  # written by benchmarks/gru_vs_lstm.py into the same runs dir
 LABELS = ("H", "E", "C")
-IGNORE_INDEX = -100
 
 # the paper and the other references the page compares with (Q3 on CB513, in %)
 PAPER_ROWS = {

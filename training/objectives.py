@@ -38,8 +38,8 @@ import torch.nn.functional as F
 import yaml
 from transformers import EvalPrediction, PreTrainedModel, set_seed
 
-from ..modeling.losses import IGNORE_INDEX
 from ..modeling.registry import FAMILIES
+from ..modeling.tasks import IGNORE_INDEX
 from ..tokenization import ProteinTokenizer
 from . import plots
 from . import runner as train

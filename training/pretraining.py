@@ -43,7 +43,7 @@ import torch
 from torch.utils.data import Dataset, Sampler
 
 from ..dataset_scripts.formats import file_format
-from ..modeling.losses import IGNORE_INDEX
+from ..modeling.tasks import IGNORE_INDEX
 from ..tokenization.tokenization_protein import STANDARD_AMINO_ACIDS, VOCAB, ProteinTokenizer
 
 # (seq_len, batch size) of the original's episodes: 16,384 / 32,768 / 32,768 tokens per batch

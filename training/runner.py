@@ -54,8 +54,10 @@ from ..evaluation.metrics import (
     valid_residues,
 )
 from ..hub import cards
-from ..modeling.losses import IGNORE_INDEX, balanced_class_weights
+from ..modeling import tasks
+from ..modeling.losses import balanced_class_weights
 from ..modeling.registry import FAMILIES, presets
+from ..modeling.tasks import IGNORE_INDEX, PROTEIN, RESIDUE
 from ..tokenization import ProteinTokenizer
 from . import plots
 from .trainer import STEP_DECAY_BASES, ProteinTrainer
@@ -391,11 +393,12 @@ def parse_arguments(
 
 @dataclass(frozen=True)
 class Task:
-    """What the dataset asks for, read from its features.
+    """What the dataset asks for, read from its features (the words are those of `modeling/tasks.py`).
 
     Args:
-        level: "sequence" (one target per protein) or "residue" (one target per residue).
-        problem: "classification" or "regression".
+        level: "protein" (one target per protein) or "residue" (one target per residue).
+        problem: what the targets are, "classification" (class ids) or "regression" (values); the model's
+            `problem_type` follows from it and its number of outputs (`tasks.resolve_problem_type`).
         label_column: the dataset column holding the targets.
         class_names: class names of a classification task, in label-id order.
     """
@@ -411,11 +414,16 @@ class Task:
 
     @property
     def auto_class(self) -> str:
-        return "AutoModelForTokenClassification" if self.level == "residue" else "AutoModelForSequenceClassification"
+        return tasks.get_level(self.level).auto_class
 
     @property
     def pipeline_tag(self) -> str:
-        return "token-classification" if self.level == "residue" else "text-classification"
+        return tasks.get_level(self.level).pipeline_tag
+
+    @property
+    def unit(self) -> str:
+        """What one scored item is, plural: "proteins" or "residues"."""
+        return tasks.get_level(self.level).unit
 
     @property
     def default_metric(self) -> str:
@@ -439,7 +447,7 @@ def infer_task(train_split, data_args: DataArguments) -> Task:
         )
     feature = features[column]
     inner = getattr(feature, "feature", None)  # List/Sequence features: one value per residue
-    level = "residue" if inner is not None else "sequence"
+    level = RESIDUE if inner is not None else PROTEIN
     value_feature = inner if inner is not None else feature
     if str(getattr(value_feature, "dtype", "")).startswith("float"):
         return Task(level=level, problem="regression", label_column=column)
@@ -448,7 +456,7 @@ def infer_task(train_split, data_args: DataArguments) -> Task:
     except ValueError:
         # integer labels without recorded class names (a dataset not built by proteinhub)
         values = train_split[column]
-        labels = np.concatenate([np.asarray(x).ravel() for x in values]) if level == "residue" else np.asarray(values)
+        labels = np.concatenate([np.asarray(x).ravel() for x in values]) if level == RESIDUE else np.asarray(values)
         names = [f"LABEL_{i}" for i in range(int(labels[labels != IGNORE_INDEX].max()) + 1)]
     if len(names) < 2:
         raise ValueError(f"column {column!r} has {len(names)} class(es) {names}; classification needs two or more")
@@ -493,7 +501,7 @@ def tokenize_split(split, tokenizer, task: Task, data_args: DataArguments):
 
     def encode(batch: dict) -> dict:
         encoding = tokenizer(batch[seq_column], truncation=truncate, max_length=data_args.max_length)
-        if task.level == "sequence":
+        if task.level == PROTEIN:
             return {**encoding, "labels": batch[label_column]}
         aligned = []
         for index, (sequence, labels) in enumerate(zip(batch[seq_column], batch[label_column])):
@@ -548,7 +556,7 @@ def resolve_class_weights(loss_args: LossArguments, task: Task, train_split) -> 
         raise ValueError("class_weights apply to classification only; this dataset has a regression target")
     if weights == "balanced":
         column = train_split[task.label_column]
-        labels = np.concatenate([np.asarray(x).ravel() for x in column]) if task.level == "residue" else column
+        labels = np.concatenate([np.asarray(x).ravel() for x in column]) if task.level == RESIDUE else column
         return balanced_class_weights(labels, task.num_labels)
     if len(weights) != task.num_labels:
         raise ValueError(f"class_weights has {len(weights)} entries but the task has {task.num_labels} classes")
@@ -618,20 +626,20 @@ def _task_kwargs(task: Task, family, class_weights: list[float] | None, label_sm
     """
     kwargs = {"class_weights": class_weights, "label_smoothing": label_smoothing}
     if task.problem != "classification":
-        return {**kwargs, "num_labels": 1, "problem_type": "regression"}
+        return {**kwargs, "num_labels": 1, "problem_type": tasks.resolve_problem_type(1, regression=True)}
     if task.num_labels == 2 and family.config_class().num_labels == 1:
         positive = task.class_names[1]
         return {
             **kwargs,
             "num_labels": 1,
-            "problem_type": "multi_label_classification",
+            "problem_type": tasks.resolve_problem_type(1),
             "id2label": {0: positive},
             "label2id": {positive: 0},
         }
     return {
         **kwargs,
         "num_labels": task.num_labels,
-        "problem_type": "single_label_classification",
+        "problem_type": tasks.resolve_problem_type(task.num_labels),
         "id2label": dict(enumerate(task.class_names)),
         "label2id": {name: i for i, name in enumerate(task.class_names)},
     }
@@ -705,7 +713,7 @@ def print_summary(metrics: dict, output_dir: str | os.PathLike) -> None:
 
 
 def _num_scored(split, task: Task) -> int:
-    if task.level == "sequence":
+    if task.level == PROTEIN:
         return len(split)
     return int(sum(sum(1 for label in labels if label != IGNORE_INDEX) for labels in split["labels"]))
 
@@ -880,9 +888,8 @@ def write_run_directory(trainer: Trainer, tokenizer, task: Task, metrics: dict, 
     if task.problem == "classification":
         matrix = classification_confusion_matrix(test_output.label_ids, test_output.predictions, task.num_labels)
         metrics["test"]["confusion_matrix"] = matrix.tolist()
-        unit = "residues" if task.level == "residue" else "proteins"
         path = output_dir / "confusion_matrix.png"
-        figures.append(plots.plot_confusion_matrix(matrix, list(task.class_names), path, f"{title} ({unit})"))
+        figures.append(plots.plot_confusion_matrix(matrix, list(task.class_names), path, f"{title} ({task.unit})"))
     else:
         labels, values = valid_residues(test_output.label_ids, test_output.predictions)
         figures.append(plots.plot_regression_scatter(labels, values, output_dir / "predictions.png", title))
