@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..modeling.tasks import IGNORE_INDEX
 from ..tokenization.fasta import (  # noqa: F401  (clean_sequence, FASTA_SUFFIXES: the builders import them from here)
     FASTA_SUFFIXES,
     TABLE_SEPARATORS,
@@ -30,7 +31,6 @@ from ..tokenization.fasta import (  # noqa: F401  (clean_sequence, FASTA_SUFFIXE
     read_fasta,
 )
 
-IGNORE_INDEX = -100
 # `key=value` in a FASTA description; the value runs to the next ` key=` or the end of the line, so it may hold spaces
 _HEADER_FIELD = r"(?:^|\s){key}=(.*?)(?=\s+[\w.-]+=|$)"
 

@@ -20,7 +20,7 @@ from .disorder_ldr import DisorderLDR
 from .formats import DatasetFormatError
 from .phosphosite import Phosphosite
 from .protein_fasta import ProteinFasta
-from .protein_files import ProteinFiles
+from .protein_files import PROTEIN_CLASSIFICATION, PROTEIN_REGRESSION, RESIDUE_CLASSIFICATION, ProteinFiles
 from .ptm import Ptm
 from .scop import Scop
 from .secondary_structure import SecondaryStructure
@@ -111,14 +111,15 @@ def _first_split(dataset: Dataset | DatasetDict) -> Dataset:
 
 
 def dataset_task(dataset: Dataset | DatasetDict) -> str:
-    """`"sequence_classification"`, `"sequence_regression"` or `"residue_classification"`, from the columns."""
+    """`"protein_classification"`, `"protein_regression"` or `"residue_classification"` (the `protein_files` config
+    names, `<level>_<problem>`), from the columns."""
     features = _first_split(dataset).features
     if "labels" in features and isinstance(features["labels"], datasets.List):
-        return "residue_classification"
+        return RESIDUE_CLASSIFICATION
     if isinstance(features.get("label"), ClassLabel):
-        return "sequence_classification"
+        return PROTEIN_CLASSIFICATION
     if isinstance(features.get("label"), datasets.Value) and features["label"].dtype.startswith("float"):
-        return "sequence_regression"
+        return PROTEIN_REGRESSION
     raise ValueError(
         f"Cannot tell the task from the columns {list(features)}: expected 'label' (ClassLabel or float) or "
         "'labels' (a list of int64 per residue)."

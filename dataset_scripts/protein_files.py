@@ -4,9 +4,12 @@ Configs (the task decides how the label is read):
 
 | config | column | FASTA header | CSV/TSV column |
 |---|---|---|---|
-| `sequence_classification` | `label`: ClassLabel | `>id label=Nucleus` or `>id\\|Nucleus` | `label` (class name) |
-| `sequence_regression` | `label`: float32 | `>id label=0.73` or `>id\\|0.73` | `label` (number) |
+| `protein_classification` | `label`: ClassLabel | `>id label=Nucleus` or `>id\\|Nucleus` | `label` (class name) |
+| `protein_regression` | `label`: float32 | `>id label=0.73` or `>id\\|0.73` | `label` (number) |
 | `residue_classification` | `labels`: list of int64 | `>id labels=0011100` | `labels` |
+
+A config is named `<level>_<problem>` with the levels of `modeling/tasks.py`; the former names
+`sequence_classification` and `sequence_regression` are still accepted.
 
 In a header, `label=`/`labels=` may appear anywhere after the id; the value runs to the next ` key=` field or the end
 of the line (so `label=Cell membrane OS=Homo sapiens` reads "Cell membrane"). The `id|label` form splits the first
@@ -32,6 +35,7 @@ from pathlib import Path
 
 import datasets
 
+from ..modeling.tasks import PROTEIN, RESIDUE
 from .base import ProteinDatasetBuilder, describe_labels
 from .formats import (
     FASTA_SUFFIXES,
@@ -45,7 +49,11 @@ from .formats import (
     read_records,
 )
 
-TASKS = ("sequence_classification", "sequence_regression", "residue_classification")
+PROTEIN_CLASSIFICATION, PROTEIN_REGRESSION = f"{PROTEIN}_classification", f"{PROTEIN}_regression"
+RESIDUE_CLASSIFICATION = f"{RESIDUE}_classification"
+TASKS = (PROTEIN_CLASSIFICATION, PROTEIN_REGRESSION, RESIDUE_CLASSIFICATION)
+# config names from before the shared task vocabulary, still accepted
+FORMER_TASK_NAMES = {"sequence_classification": PROTEIN_CLASSIFICATION, "sequence_regression": PROTEIN_REGRESSION}
 SPLITS = ("train", "validation", "test")
 _VERSION = datasets.Version("1.0.0")  # a module constant: class-body names are invisible inside comprehensions
 
@@ -61,8 +69,8 @@ class ProteinFilesConfig(datasets.BuilderConfig):
     def validate(self) -> None:
         """Raise on contradictory label settings. Not `__post_init__`: datasets sets `load_dataset` keyword
         overrides with `setattr` on a copy of the predefined config, after construction."""
-        if self.name == "sequence_regression" and (self.label_names is not None or self.num_labels is not None):
-            raise ValueError("protein_files/sequence_regression has no classes: drop label_names and num_labels.")
+        if self.name == PROTEIN_REGRESSION and (self.label_names is not None or self.num_labels is not None):
+            raise ValueError(f"protein_files/{PROTEIN_REGRESSION} has no classes: drop label_names and num_labels.")
         if self.label_names is not None:
             self.label_names = [str(name) for name in self.label_names]
             if len(set(self.label_names)) != len(self.label_names) or not self.label_names:
@@ -87,13 +95,15 @@ class ProteinFiles(ProteinDatasetBuilder):
         # records parsed once per builder: class inference and example generation share them
         self._records: dict[str, list[RawRecord]] = {}
         self._class_names: list[str] | None = None  # set by `_split_generators`
+        if kwargs.get("config_name") in FORMER_TASK_NAMES:
+            kwargs["config_name"] = FORMER_TASK_NAMES[kwargs["config_name"]]
         super().__init__(**kwargs)
 
     # input files
 
     @property
     def label_key(self) -> str:
-        return "labels" if self.config.name == "residue_classification" else "label"
+        return "labels" if self.config.name == RESIDUE_CLASSIFICATION else "label"
 
     def split_files(self) -> dict[str, list[str]]:
         """Local files per split, from `data_files` or from `train.*`/`validation.*`/`test.*` in `data_dir`."""
@@ -139,7 +149,7 @@ class ProteinFiles(ProteinDatasetBuilder):
         if self.config.num_labels is not None:
             return [str(index) for index in range(self.config.num_labels)]
         records = [record for split in self.split_files() for record in self.split_records(split)]
-        if self.config.name == "residue_classification":
+        if self.config.name == RESIDUE_CLASSIFICATION:
             largest = max(max(parse_residue_labels(_require_label(r), r.where)) for r in records)
             return [str(index) for index in range(max(largest + 1, 2))]
         found = {_require_label(record) for record in records}
@@ -156,12 +166,12 @@ class ProteinFiles(ProteinDatasetBuilder):
 
     def _split_generators(self, dl_manager: datasets.DownloadManager) -> list[datasets.SplitGenerator]:
         features = {"id": datasets.Value("string"), "sequence": datasets.Value("string")}
-        if self.config.name == "sequence_regression":
+        if self.config.name == PROTEIN_REGRESSION:
             features["label"] = datasets.Value("float32")
         else:
             self._class_names = self.class_names()
             self.info.description = describe_labels(self.config.description, self._class_names)
-            if self.config.name == "sequence_classification":
+            if self.config.name == PROTEIN_CLASSIFICATION:
                 features["label"] = datasets.ClassLabel(names=self._class_names)
             else:
                 features["labels"] = datasets.List(datasets.Value("int64"))
@@ -176,11 +186,11 @@ class ProteinFiles(ProteinDatasetBuilder):
             sequence = clean_sequence(record.sequence, record.where)
             raw_label = _require_label(record)
             example = {"id": record.id, "sequence": sequence}
-            if task == "residue_classification":
+            if task == RESIDUE_CLASSIFICATION:
                 labels = parse_residue_labels(raw_label, record.where)
                 check_residue_labels(labels, sequence, len(names), record.where)
                 example["labels"] = labels
-            elif task == "sequence_regression":
+            elif task == PROTEIN_REGRESSION:
                 example["label"] = parse_float_label(raw_label, record.where)
             else:
                 if raw_label not in class_index:

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import datasets
 
+from ..modeling.tasks import IGNORE_INDEX
 from ..tokenization.fasta import FastaRecord, read_fasta
 from .base import ProteinDatasetBuilder, describe_labels
 from .formats import (
@@ -46,7 +47,6 @@ from .formats import (
 )
 
 LABEL_NAMES = ("H", "E", "C")
-IGNORE_INDEX = -100
 # DSSP 8 states (+ PPII 'P' of DSSP >= 4 and '-' for "no structure") and the 3 states themselves -> 0 H / 1 E / 2 C
 DSSP_TO_THREE_STATE = {
     "H": 0,

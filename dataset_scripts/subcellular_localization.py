@@ -167,7 +167,7 @@ def multiloc_location(path: Path) -> str:
         raise DatasetFormatError(
             f"{path}: the file name {stem!r} is not a MultiLoc location. In MultiLoc the file name is the label; "
             f"name the file one of {', '.join(f'{name}.fasta' for name in MULTILOC_FILES)}, or load other labelled "
-            "FASTA files with load_dataset('protein_files', 'sequence_classification', ...)."
+            "FASTA files with load_dataset('protein_files', 'protein_classification', ...)."
         )
     return MULTILOC_FILES[stem]
 

@@ -40,7 +40,8 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-IGNORE_INDEX = -100
+from ..modeling.tasks import IGNORE_INDEX, PROTEIN, RESIDUE, SITE
+
 CLASSIFICATION_METRICS = ("accuracy", "f1_macro", "mcc", "roc_auc", "pr_auc")
 REGRESSION_METRICS = ("spearman", "pearson", "mse", "mae")
 
@@ -242,12 +243,15 @@ def residue_regression_metrics(labels: np.ndarray, predictions: np.ndarray) -> d
 
 
 def metric_function(level: str, problem: str) -> Callable[[np.ndarray, np.ndarray], dict[str, float]]:
-    """The metric function of a task: `level` "sequence" | "residue", `problem` "classification" | "regression"."""
+    """The metric function of a task: `level` "protein" | "site" | "residue", `problem` "classification" |
+    "regression" (the words of `modeling/tasks.py`)."""
     table = {
-        ("sequence", "classification"): classification_metrics,
-        ("sequence", "regression"): regression_metrics,
-        ("residue", "classification"): residue_classification_metrics,
-        ("residue", "regression"): residue_regression_metrics,
+        (PROTEIN, "classification"): classification_metrics,
+        (PROTEIN, "regression"): regression_metrics,
+        (SITE, "classification"): classification_metrics,
+        (SITE, "regression"): regression_metrics,
+        (RESIDUE, "classification"): residue_classification_metrics,
+        (RESIDUE, "regression"): residue_regression_metrics,
     }
     if (level, problem) not in table:
         raise ValueError(f"no metrics for level={level!r}, problem={problem!r}")

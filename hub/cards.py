@@ -119,8 +119,7 @@ def render_model_card(
     # drop the machine-readable trailer lines (e.g. `label_names: [...]`) of proteinhub builders
     description = " ".join(line for line in description.splitlines() if not line.startswith("label_names:")).strip()
     starting_point = f"`{run['model']}`" + (" (fresh weights)" if run["model"] in _presets() else " (fine-tuned)")
-    unit = "residue" if task.level == "residue" else "protein"
-    task_description = f"{unit}-level {task.problem}" + (
+    task_description = f"{task.level}-level {task.problem}" + (
         f" ({task.num_labels} classes)" if task.problem == "classification" else ""
     )
     hyperparameters = {
@@ -179,7 +178,7 @@ def render_model_card(
         split_sizes=run["split_sizes"],
         hyperparameters=hyperparameters,
         main_metric=run["metric_for_best_model"],
-        scored_unit="residues" if task.level == "residue" else "proteins",
+        scored_unit=task.unit,
         metric_names=["loss", *metric_names],
         results=results,
         figures=list(figures),

@@ -49,11 +49,6 @@ logger = logging.getLogger(__name__)
 # top-level files of a run directory that are pushed; everything else (pickles, checkpoint-* folders, logs) stays
 UPLOADED_SUFFIXES = (".safetensors", ".json", ".py", ".md", ".png", ".yaml", ".txt", ".jinja")
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".npy", ".npz")
-PIPELINE_TAGS = {
-    "AutoModelForSequenceClassification": "text-classification",
-    "AutoModelForTokenClassification": "token-classification",
-    "AutoModel": "feature-extraction",
-}  # Auto class -> the pipeline_tag of a card
 DEFAULT_MAX_SHARD_SIZE = 500 * 2**20  # bytes of Arrow data per Parquet shard, datasets' own default
 _TOKEN_HELP = (
     "set the HF_TOKEN environment variable or run `hf auth login` with a token that has write access "
@@ -428,12 +423,14 @@ def _card_for_repo(card: str, repo_id: str, revision: str | None) -> str:
 
 def _minimal_card(config: dict) -> str:
     """A card for a folder without one (plain save_pretrained output): metadata and a usage snippet."""
+    from ..modeling import tasks
+
     architecture = (config.get("architectures") or ["AutoModel"])[0]
     try:
         auto_name = _auto_class_name(_model_classes(config)[1])
     except HubPushError:
         auto_name = "AutoModel"
-    pipeline_tag = PIPELINE_TAGS.get(auto_name)
+    pipeline_tag = tasks.pipeline_tag(auto_name)
     tags = [
         "proteinhub",
         "protein",

@@ -20,7 +20,7 @@ Tasks (`PIPELINE_TASKS`, one entry per task; add yours there):
 - `secondary-structure` (`secondary_structure.py`): per-residue secondary-structure strings, long proteins in
   overlapping windows (`windowing.py`).
 
-`ProteinPredictor` runs whole proteins through any sequence- or token-level head in batches (for token-level heads
+`ProteinPredictor` runs whole proteins through any protein- or residue-level head in batches (for residue-level heads
 with the secondary-structure pipeline's windows); `proteinhub predict` uses it for every model that is not a
 phosphosite window classifier. Per-protein classification alone is transformers' `text-classification` pipeline.
 
@@ -40,6 +40,7 @@ import torch
 from transformers import AutoModel, AutoModelForSequenceClassification, AutoModelForTokenClassification, Pipeline
 from transformers.pipelines import PIPELINE_REGISTRY
 
+from ..modeling.tasks import MULTI_LABEL, PROTEIN, REGRESSION, RESIDUE, model_level, resolve_problem_type
 from ..tokenization import InvalidSequenceError, ProteinTokenizer
 from ..tokenization.fasta import FASTA_SUFFIXES, clean_sequence, read_proteins
 from .embed import POOLING, embed_sequences
@@ -309,22 +310,14 @@ class PhosphositePredictionPipeline(Pipeline):
         return model_outputs["sites"].as_dicts(threshold)
 
 
-# whole proteins through a sequence- or token-level head (proteinhub predict)
-
-HEAD_LEVELS = {"ForSequenceClassification": "sequence", "ForTokenClassification": "token"}
-
-
-def head_level(architecture: str) -> str | None:
-    """The head of a model class name: "sequence" (`*ForSequenceClassification`), "token" (`*ForTokenClassification`)
-    or None (no classification or regression head)."""
-    return next((level for suffix, level in HEAD_LEVELS.items() if architecture.endswith(suffix)), None)
+# whole proteins through a protein- or residue-level head (proteinhub predict)
 
 
 @dataclass(frozen=True)
 class ProteinPrediction:
     """The prediction of a whole-protein model for one protein.
 
-    `scores`: (num_outputs,) for a sequence-level head, (length, num_outputs) for a token-level head; class
+    `scores`: (num_outputs,) for a protein-level head, (length, num_outputs) for a residue-level head; class
     probabilities in the order of `ProteinPredictor.labels`, or the predicted values of a regression head.
     """
 
@@ -334,8 +327,8 @@ class ProteinPrediction:
 
 
 class ProteinPredictor:
-    """Predicts whole proteins with a sequence-level (`*ForSequenceClassification`: one prediction per protein) or
-    token-level (`*ForTokenClassification`: one per residue) model, batched across proteins (the engine of
+    """Predicts whole proteins with a protein-level (`*ForSequenceClassification`: one prediction per protein) or
+    residue-level (`*ForTokenClassification`: one per residue) model, batched across proteins (the engine of
     `proteinhub predict` for every model that is not a phosphosite window classifier).
 
     Records are read lazily, `batch_size * sort_batches` at a time; each group is sorted by length so that a batch
@@ -344,17 +337,17 @@ class ProteinPredictor:
     batch. Scores: softmax probabilities (single-label), sigmoid probabilities (multi-label; a single-logit binary
     classifier becomes two classes, `not <positive>` and `<positive>`), raw values (`problem_type="regression"`).
 
-    Long proteins: a sequence-level model with `config.max_length` sees the proteins truncated to it (the tokenizer
-    warns). A token-level model cuts them into overlapping windows, exactly as the `secondary-structure` pipeline
+    Long proteins: a protein-level model with `config.max_length` sees the proteins truncated to it (the tokenizer
+    warns). A residue-level model cuts them into overlapping windows, exactly as the `secondary-structure` pipeline
     does (`chunk_windows` / `stitch`): `chunk_length` residues (default `config.max_length` minus the special tokens;
     no limit, no cut), `overlap` residues shared by consecutive windows (default `chunk_length // 4`).
 
     Args:
-        model: a sequence- or token-level model, put in eval mode here.
+        model: a protein- or residue-level model, put in eval mode here.
         tokenizer: a `ProteinTokenizer`; default one built from the model config.
-        batch_size: proteins (token-level: windows) per forward pass.
+        batch_size: proteins (residue-level: windows) per forward pass.
         sort_batches: batches read ahead and sorted by length together (memory: that many batches of proteins).
-        chunk_length, overlap: windows of long proteins for a token-level model (above).
+        chunk_length, overlap: windows of long proteins for a residue-level model (above).
 
     Example:
         >>> predictor = ProteinPredictor(proteinhub.build_preset("localization-cnn-bilstm", num_labels=3))
@@ -372,12 +365,13 @@ class ProteinPredictor:
         chunk_length: int | None = None,
         overlap: int | None = None,
     ):
-        self.level = head_level(type(model).__name__)
-        if self.level is None:
+        level = model_level(type(model).__name__)
+        if level not in (PROTEIN, RESIDUE):
             raise ValueError(
-                f"{type(model).__name__} has no sequence- or token-level head: load a *ForSequenceClassification or "
+                f"{type(model).__name__} has no protein- or residue-level head: load a *ForSequenceClassification or "
                 "*ForTokenClassification model (use `proteinhub embed` for the representations of a backbone)."
             )
+        self.level = level
         if batch_size < 1 or sort_batches < 1:
             raise ValueError(f"batch_size and sort_batches must be at least 1, got {batch_size} and {sort_batches}")
         config = model.config
@@ -385,15 +379,13 @@ class ProteinPredictor:
         self.tokenizer = tokenizer or ProteinTokenizer(**config.tokenizer_kwargs)
         self.batch_size, self.sort_batches = batch_size, sort_batches
         self.max_length = getattr(config, "max_length", None)
-        self.problem = config.problem_type or (
-            "multi_label_classification" if config.num_labels == 1 else "single_label_classification"
-        )
+        self.problem = resolve_problem_type(config.num_labels, config.problem_type)
         names = [str(config.id2label.get(index, f"LABEL_{index}")) for index in range(config.num_labels)]
-        binary = self.problem == "multi_label_classification" and len(names) == 1
+        binary = self.problem == MULTI_LABEL and len(names) == 1
         self.labels: tuple[str, ...] = (f"not {names[0]}", names[0]) if binary else tuple(names)
         self._leading = self.tokenizer.num_leading_special_tokens
         self.chunk_length = self.overlap = None
-        if self.level == "token":
+        if self.level == RESIDUE:
             specials = self._leading + int(self.tokenizer.append_eos)
             limit = None if self.max_length is None else self.max_length - specials
             self.chunk_length = chunk_length if chunk_length is not None else limit
@@ -401,19 +393,19 @@ class ProteinPredictor:
                 raise ValueError(f"chunk_length must be at least 1 residue, got {self.chunk_length}")
             self.overlap = overlap if overlap is not None else (self.chunk_length or 0) // 4
         elif chunk_length is not None or overlap is not None:
-            raise ValueError("chunk_length and overlap apply to token-level models only")
+            raise ValueError("chunk_length and overlap apply to residue-level models only")
 
     @property
     def is_regression(self) -> bool:
         """Whether the scores are predicted values (`problem_type="regression"`) rather than probabilities."""
-        return self.problem == "regression"
+        return self.problem == REGRESSION
 
     def scores(self, logits: torch.Tensor) -> torch.Tensor:
         """Probabilities (or regression values) from logits (..., num_labels), in the order of `labels`."""
         logits = logits.float()
-        if self.problem == "regression":
+        if self.problem == REGRESSION:
             return logits
-        if self.problem == "multi_label_classification":
+        if self.problem == MULTI_LABEL:
             probabilities = torch.sigmoid(logits)
             return torch.cat([1 - probabilities, probabilities], -1) if logits.shape[-1] == 1 else probabilities
         return logits.softmax(-1)
@@ -431,7 +423,7 @@ class ProteinPredictor:
             yield from self._predict_group(pending)
 
     def _windows(self, length: int) -> list[tuple[int, int]]:
-        return chunk_windows(length, self.chunk_length, self.overlap) if self.level == "token" else [(0, length)]
+        return chunk_windows(length, self.chunk_length, self.overlap) if self.level == RESIDUE else [(0, length)]
 
     @torch.inference_mode()
     def _predict_group(self, records: list[tuple[str, str]]) -> Iterator[ProteinPrediction]:
@@ -454,12 +446,12 @@ class ProteinPredictor:
                 input_ids=encoding["input_ids"].to(device), attention_mask=encoding["attention_mask"].to(device)
             ).logits
             for scores, (index, start, stop) in zip(self.scores(logits).cpu(), batch):
-                if self.level == "token":
+                if self.level == RESIDUE:
                     scores = scores[self._leading : self._leading + stop - start]  # the residues of the window
                 pieces[index].append(((start, stop), scores))
         for (protein_id, _), sequence, windows in zip(records, sequences, pieces):
             windows.sort(key=lambda piece: piece[0])
-            if self.level == "token":
+            if self.level == RESIDUE:
                 scores = stitch([window for window, _ in windows], [values for _, values in windows])
             else:
                 scores = windows[0][1]

@@ -85,16 +85,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def model_head(model_dir: Path) -> str:
-    """What `model_dir` predicts: "phosphosite", "sequence" or "token" (from its config.json)."""
+    """The level `model_dir` predicts at (`modeling/tasks.py`): "site" (a phosphosite window classifier), "protein"
+    or "residue", from its config.json."""
     from transformers import AutoConfig
 
-    from .pipelines import head_level
+    from ..modeling.tasks import model_level
 
     config = AutoConfig.from_pretrained(model_dir)
-    if hasattr(config, "site_residues") and hasattr(config, "window_size"):
-        return "phosphosite"
     architecture = (getattr(config, "architectures", None) or ["a model without a recorded architecture"])[0]
-    level = head_level(architecture)
+    level = model_level(architecture, config)
     if level is None:
         raise ValueError(
             f"--model {model_dir} holds {architecture}: `proteinhub predict` needs a classification or regression "
@@ -158,17 +157,18 @@ class SiteTable:
 
 
 class ProteinTable:
-    """Sequence- and token-level models: one row per protein (`ProteinPredictor`)."""
+    """Protein- and residue-level models: one row per protein (`ProteinPredictor`)."""
 
     def __init__(self, model, args: argparse.Namespace):
+        from ..modeling.tasks import RESIDUE
         from .pipelines import ProteinPredictor
 
         self.predictor = ProteinPredictor(model, batch_size=args.batch_size or 32)
         labels = self.predictor.labels
-        self.level = self.predictor.level
+        self.per_residue = self.predictor.level == RESIDUE
         self.all_scores = args.all_scores
         self.top_k = min(args.top_k or DEFAULT_TOP_K, len(labels))
-        if self.level == "token":
+        if self.per_residue:
             if self.predictor.is_regression:
                 raise ValueError(
                     f"--model {args.model} predicts a value per residue (regression): `proteinhub predict` writes "
@@ -195,7 +195,7 @@ class ProteinTable:
         import numpy as np
 
         scores, labels = prediction.scores, self.predictor.labels
-        if self.level == "token":
+        if self.per_residue:
             states = scores.argmax(-1)
             cells = ["".join(self.symbols[state] for state in states.tolist()), f"{scores.max(-1).mean():.6f}"]
         elif self.predictor.is_regression:
@@ -217,11 +217,13 @@ class ProteinTable:
 
 def _check_options(args: argparse.Namespace, head: str) -> None:
     """Refuse options that this kind of model does not use, rather than ignoring them."""
+    from ..modeling.tasks import PROTEIN, SITE
+
     owners = {
-        "--residues": (args.residues is not None, "phosphosite"),
-        "--threshold": (args.threshold is not None, "phosphosite"),
-        "--top-k": (args.top_k is not None, "sequence"),
-        "--all-scores": (args.all_scores, "sequence"),
+        "--residues": (args.residues is not None, SITE),
+        "--threshold": (args.threshold is not None, SITE),
+        "--top-k": (args.top_k is not None, PROTEIN),
+        "--all-scores": (args.all_scores, PROTEIN),
     }
     for option, (given, owner) in owners.items():
         if given and owner != head:
@@ -242,17 +244,17 @@ def run(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"--model {model_dir}: no such folder (expected a saved model, e.g. a train.py run)")
 
     import torch
-    from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
+    import transformers
 
+    from ..modeling.tasks import SITE, get_level
     from ..tokenization.fasta import count_records, read_proteins
 
     head = model_head(model_dir)
     _check_options(args, head)
     if args.threads:
         torch.set_num_threads(args.threads)
-    auto_class = AutoModelForTokenClassification if head == "token" else AutoModelForSequenceClassification
-    model = auto_class.from_pretrained(model_dir)
-    table = SiteTable(model, args) if head == "phosphosite" else ProteinTable(model, args)
+    model = getattr(transformers, get_level(head).auto_class).from_pretrained(model_dir)
+    table = SiteTable(model, args) if head == SITE else ProteinTable(model, args)
     started = time.perf_counter()
     num_proteins = 0
     out = sys.stdout if args.out == "-" else open(args.out, "w", encoding="utf-8")  # noqa: SIM115

@@ -1,7 +1,9 @@
 """Shared heads: masked pooling, sequence- and token-level classification/regression.
 
 A family's `<Family>For<Task>` class is its backbone (stored under `base_model_prefix`) plus one of these heads; the
-forward pass, loss and output dataclass come from the mixins below, so every family behaves the same way.
+forward pass, loss and output dataclass come from the mixins below, so every family behaves the same way. A head
+with its own forward (window classifiers, the localization CNN + BiLSTM) still takes its loss from
+`ClassificationLossMixin`.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from torch import nn
 from transformers.modeling_outputs import SequenceClassifierOutput, TokenClassifierOutput
 
 from .losses import classification_loss
+from .tasks import PROTEIN, RESIDUE, resolve_problem_type
 
 POOLING_MODES = ("mean", "max", "first")
 
@@ -61,13 +64,28 @@ class TokenClassificationHead(nn.Module):
         return self.out_proj(self.dropout(hidden))  # (batch, length, num_labels)
 
 
-def _default_problem_type(config) -> str:
-    if config.problem_type is not None:
-        return config.problem_type
-    return "multi_label_classification" if config.num_labels == 1 else "single_label_classification"
+class ClassificationLossMixin:
+    """The loss of every classification or regression head: `classification_loss` with the config's problem type
+    (`tasks.resolve_problem_type`), class weights and label smoothing, at the head's `level` (which also decides the
+    label-shape check)."""
+
+    level: str  # "protein", "residue" or "site" (see `tasks`)
+
+    def _loss(self, logits: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor | None:
+        if labels is None:
+            return None
+        config = self.config
+        return classification_loss(
+            logits,
+            labels,
+            problem_type=resolve_problem_type(config.num_labels, config.problem_type),
+            class_weights=config.class_weights,
+            label_smoothing=config.label_smoothing,
+            level=self.level,
+        )
 
 
-class _HeadModelMixin:
+class _HeadModelMixin(ClassificationLossMixin):
     """Runs the backbone (`self.base_model`) and the head (`self.classifier`); the loss when labels are given."""
 
     def _backbone_forward(self, input_ids, attention_mask, inputs_embeds, output_hidden_states):
@@ -78,20 +96,11 @@ class _HeadModelMixin:
             output_hidden_states=output_hidden_states,
         )
 
-    def _loss(self, logits: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor | None:
-        if labels is None:
-            return None
-        return classification_loss(
-            logits,
-            labels,
-            problem_type=_default_problem_type(self.config),
-            class_weights=self.config.class_weights,
-            label_smoothing=self.config.label_smoothing,
-        )
-
 
 class SequenceClassificationMixin(_HeadModelMixin):
     """`forward` of every `<Family>ForSequenceClassification`: one prediction per protein."""
+
+    level = PROTEIN
 
     def forward(
         self,
@@ -116,6 +125,8 @@ class SequenceClassificationMixin(_HeadModelMixin):
 class TokenClassificationMixin(_HeadModelMixin):
     """`forward` of every `<Family>ForTokenClassification`: one prediction per residue."""
 
+    level = RESIDUE
+
     def forward(
         self,
         input_ids: torch.Tensor | None = None,
@@ -130,11 +141,6 @@ class TokenClassificationMixin(_HeadModelMixin):
         padding and special tokens."""
         outputs = self._backbone_forward(input_ids, attention_mask, inputs_embeds, output_hidden_states)
         logits = self.classifier(outputs.last_hidden_state)
-        if labels is not None and labels.shape[:2] != logits.shape[:2]:
-            raise ValueError(
-                f"labels have shape {tuple(labels.shape)} but the model produced {tuple(logits.shape[:2])} positions; "
-                "residue labels must be aligned with the tokens (-100 on special tokens and padding)."
-            )
         output = TokenClassifierOutput(
             loss=self._loss(logits, labels), logits=logits, hidden_states=outputs.hidden_states
         )

@@ -19,9 +19,9 @@ from transformers.modeling_outputs import BaseModelOutput
 
 from .configuration_utils import ProteinConfig
 from .remote_code import export_remote_code
+from .tasks import LEVELS, model_level
 
 _HUB_KWARGS = ("cache_dir", "force_download", "local_files_only", "token", "revision", "subfolder", "proxies")
-_HEAD_TASKS = ("ForSequenceClassification", "ForTokenClassification")
 
 
 @dataclass
@@ -38,7 +38,8 @@ class ProteinModelOutput(BaseModelOutput):
 
 
 def _head_task(class_name: str) -> str | None:
-    return next((task for task in _HEAD_TASKS if class_name.endswith(task)), None)
+    level = model_level(class_name)
+    return LEVELS[level].class_suffix if level is not None else None
 
 
 class ProteinPreTrainedModel(PreTrainedModel):

@@ -108,7 +108,7 @@ FASTA_CLASSES = (
     ("config", "file_name", "text", "kwargs", "expected"),
     [
         (
-            "sequence_classification",
+            "protein_classification",
             "train.fasta",
             FASTA_CLASSES,
             {},
@@ -120,21 +120,21 @@ FASTA_CLASSES = (
             },
         ),
         (
-            "sequence_classification",
+            "protein_classification",
             "train.csv",
             "id,sequence,label,extra\na,MKT,1,x\nb,MKTA,10,y\nc,MK,2,z\n",
             {},
             {"id": ["a", "b", "c"], "label": [0, 2, 1], "names": ["1", "2", "10"]},  # numeric names sort numerically
         ),
         (
-            "sequence_classification",
+            "protein_classification",
             "train.tsv",
             "id\tsequence\tlabel\na\tMKT\tpos\nb\tMKTA\tpos\n",
             {"label_names": ["neg", "pos"]},
             {"label": [1, 1], "names": ["neg", "pos"]},
         ),
         (
-            "sequence_regression",
+            "protein_regression",
             "train.fasta",
             ">x label=0.5\nMKT\n>y|-1e2\nMKTA\n",
             {},
@@ -183,6 +183,18 @@ def test_protein_files_formats(tmp_path, config, file_name, text, kwargs, expect
         assert label_names(ds) == expected["names"]
 
 
+@pytest.mark.parametrize(
+    ("former", "config"),
+    [("sequence_classification", "protein_classification"), ("sequence_regression", "protein_regression")],
+)
+def test_protein_files_former_config_names_load_the_protein_level_configs(tmp_path, former, config):
+    text = ">p1 label=1\nMKT\n>p2 label=0\nMK\n"
+    path = write(tmp_path / "t.fasta", text)
+    ds = load_dataset("protein_files", former, data_files={"train": str(path)}, cache_dir=tmp_path / "cache")
+    assert dataset_task(ds) == config
+    assert ds["train"]["id"] == ["p1", "p2"]
+
+
 def test_protein_files_splits_from_data_files_and_data_dir(tmp_path):
     files = {split: write(tmp_path / "raw" / f"{split}.fasta", f">{split}1 labels=01\nMK\n") for split in SPLITS}
     from_files = load_dataset("protein_files", "residue_classification", data_files=files, cache_dir=tmp_path / "c")
@@ -221,18 +233,18 @@ def test_label_names_survive_map_and_select(tmp_path):
 def test_protein_files_rejects_inconsistent_label_config(tmp_path, kwargs, message):
     path = write(tmp_path / "t.fasta", ">a label=a\nMK\n")
     with pytest.raises(ValueError, match=message):
-        load_dataset("protein_files", "sequence_classification", data_files=path, cache_dir=tmp_path, **kwargs)
+        load_dataset("protein_files", "protein_classification", data_files=path, cache_dir=tmp_path, **kwargs)
 
 
 def test_usage_errors_name_the_fix(tmp_path):
     with pytest.raises(ValueError, match=r"Unknown dataset 'nope'. Available: disorder_ldr, .*protein_files"):
         load_dataset("nope")
     with pytest.raises(ValueError, match="pass data_files"):
-        load_dataset("protein_files", "sequence_classification", cache_dir=tmp_path)
+        load_dataset("protein_files", "protein_classification", cache_dir=tmp_path)
     with pytest.raises(ValueError, match="drop label_names"):
         load_dataset(
             "protein_files",
-            "sequence_regression",
+            "protein_regression",
             data_files=write(tmp_path / "a.fa", ">a|1\nM\n"),
             cache_dir=tmp_path,
             num_labels=2,
@@ -247,53 +259,53 @@ def test_usage_errors_name_the_fix(tmp_path):
 
 BAD_INPUTS = [
     # (case, config, {file name: text}, extra kwargs, fragments the message must contain)
-    ("fasta without headers", "sequence_classification", {"t.fasta": "MKTAYI\nGGG\n"}, {}, ["t.fasta", "line 1"]),
+    ("fasta without headers", "protein_classification", {"t.fasta": "MKTAYI\nGGG\n"}, {}, ["t.fasta", "line 1"]),
     (
         "fasta header after text",
-        "sequence_classification",
+        "protein_classification",
         {"t.fasta": "\nMKT\n>a label=x\nMK\n"},
         {},
         ["t.fasta", "line 2", "'MKT'"],
     ),
-    ("empty file", "sequence_classification", {"t.fasta": ""}, {}, ["t.fasta", "no records"]),
+    ("empty file", "protein_classification", {"t.fasta": ""}, {}, ["t.fasta", "no records"]),
     (
         "duplicate id",
-        "sequence_classification",
+        "protein_classification",
         {"t.fasta": ">a label=x\nMK\n>b label=x\nMK\n>a label=y\nMK\n"},
         {},
         ["t.fasta, record 3 ('a')", "duplicate id", "record 1"],
     ),
     (
         "duplicate id across files of a split",
-        "sequence_classification",
+        "protein_classification",
         {"t.fasta": ">a label=x\nMK\n", "u.csv": "id,sequence,label\na,MK,x\n"},
         {},
         ["u.csv, line 2 ('a')", "t.fasta"],
     ),
     (
         "empty sequence",
-        "sequence_classification",
+        "protein_classification",
         {"t.fasta": ">a label=x\n>b label=x\nMK\n"},
         {},
         ["t.fasta, record 1 ('a')", "empty sequence"],
     ),
     (
         "empty sequence in csv",
-        "sequence_regression",
+        "protein_regression",
         {"t.csv": "id,sequence,label\na,MK,1\nb,,2\n"},
         {},
         ["t.csv, line 3 ('b')", "empty sequence"],
     ),
     (
         "illegal character",
-        "sequence_classification",
+        "protein_classification",
         {"t.fasta": ">a label=x\nMKT\n>p2 label=x\nMK1T\n"},
         {},
         ["t.fasta, record 2 ('p2')", "'1' at position 3"],
     ),
     (
         "stop codon inside",
-        "sequence_classification",
+        "protein_classification",
         {"t.fasta": ">s label=x\nMK*T\n"},
         {},
         ["record 1 ('s')", "'*' at position 3"],
@@ -349,28 +361,28 @@ BAD_INPUTS = [
     ),
     (
         "sequence label outside label_names",
-        "sequence_classification",
+        "protein_classification",
         {"t.fasta": ">a label=x\nMK\n>b label=z\nMK\n"},
         {"label_names": ["x", "y"]},
         ["record 2 ('b')", "'z' is not in the label set"],
     ),
     (
         "sequence label outside num_labels",
-        "sequence_classification",
+        "protein_classification",
         {"t.csv": "id,sequence,label\na,MK,0\nb,MK,2\n"},
         {"num_labels": 2},
         ["t.csv, line 3 ('b')", "'2'"],
     ),
     (
         "missing label",
-        "sequence_classification",
+        "protein_classification",
         {"t.fasta": ">a label=x\nMK\n>b\nMK\n"},
         {},
         ["record 2 ('b')", "no label"],
     ),
     (
         "regression label not a number",
-        "sequence_regression",
+        "protein_regression",
         {"t.fasta": ">a label=high\nMK\n"},
         {},
         ["record 1 ('a')", "'high' is not a number"],
@@ -382,15 +394,15 @@ BAD_INPUTS = [
         {},
         ["t.csv", "missing column(s) ['labels']"],
     ),
-    ("empty csv", "sequence_classification", {"t.csv": ""}, {}, ["t.csv", "empty file"]),
+    ("empty csv", "protein_classification", {"t.csv": ""}, {}, ["t.csv", "empty file"]),
     (
         "malformed csv",
-        "sequence_classification",
+        "protein_classification",
         {"t.csv": "id,sequence,label\na,MK,x\nb,MK,x,extra\n"},
         {},
         ["t.csv", "malformed CSV", "line 3"],
     ),
-    ("unknown extension", "sequence_classification", {"t.txt": ">a label=x\nMK\n"}, {}, ["t.txt", "unknown file type"]),
+    ("unknown extension", "protein_classification", {"t.txt": ">a label=x\nMK\n"}, {}, ["t.txt", "unknown file type"]),
 ]
 
 
@@ -422,7 +434,7 @@ def test_edited_data_file_is_not_served_stale(tmp_path):
     cache = tmp_path / "cache"
     write(path, ">old1 label=a\nMKTA\n>old2 label=b\nMKTA\n")
     first = load_dataset(
-        "protein_files", "sequence_classification", data_files=str(path), split="train", cache_dir=cache
+        "protein_files", "protein_classification", data_files=str(path), split="train", cache_dir=cache
     )
     assert first["id"] == ["old1", "old2"]
     stat = path.stat()
@@ -430,12 +442,12 @@ def test_edited_data_file_is_not_served_stale(tmp_path):
     write(path, ">new1 label=a\nMKTA\n>new2 label=b\nMKTA\n")
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     second = load_dataset(
-        "protein_files", "sequence_classification", data_files=str(path), split="train", cache_dir=cache
+        "protein_files", "protein_classification", data_files=str(path), split="train", cache_dir=cache
     )
     assert second["id"] == ["new1", "new2"]
     # unchanged input: the prepared files are reused, not rebuilt
     third = load_dataset(
-        "protein_files", "sequence_classification", data_files=str(path), split="train", cache_dir=cache
+        "protein_files", "protein_classification", data_files=str(path), split="train", cache_dir=cache
     )
     assert third.cache_files == second.cache_files != first.cache_files
 

@@ -126,12 +126,12 @@ def build_cases() -> dict[str, tuple[str, dict, dict]]:
 
     labels = rng.integers(0, 4, size=40)
     logits = rng.normal(size=(40, 4)).astype(np.float32)
-    trained = training_metrics("sequence", "classification", labels, logits)
+    trained = training_metrics("protein", "classification", labels, logits)
     cases["protein_classification"] = ("protein_classification", {"predictions": logits, "references": labels}, trained)
 
     labels = rng.integers(0, 2, size=40)
     logits = rng.normal(size=(40, 1)).astype(np.float32)  # one logit: a binary classifier, P(1)
-    trained = training_metrics("sequence", "classification", labels, logits)
+    trained = training_metrics("protein", "classification", labels, logits)
     cases["protein_classification one logit"] = (
         "protein_classification",
         {"predictions": logits, "references": labels},
@@ -153,7 +153,7 @@ def build_cases() -> dict[str, tuple[str, dict, dict]]:
 
     labels = rng.normal(size=40).astype(np.float32)
     predictions = (labels[:, None] + rng.normal(size=(40, 1))).astype(np.float32)
-    trained = training_metrics("sequence", "regression", labels, predictions)
+    trained = training_metrics("protein", "regression", labels, predictions)
     cases["protein_regression"] = (
         "protein_regression",
         {"predictions": predictions.ravel(), "references": labels},

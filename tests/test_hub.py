@@ -331,7 +331,7 @@ def _protein_files(folder: Path) -> dict[str, dict[str, str]]:
     (folder / "res_train.fasta").write_text(">r1 labels=0011100\nMKTAYIA\n>r2 labels=01-10\nMSSHE\n")
     (folder / "res_test.fasta").write_text(">r3 labels=000111\nMPEPTI\n")
     return {
-        "sequence_classification": {"train": str(folder / "seq_train.fasta"), "test": str(folder / "seq_test.fasta")},
+        "protein_classification": {"train": str(folder / "seq_train.fasta"), "test": str(folder / "seq_test.fasta")},
         "residue_classification": {"train": str(folder / "res_train.fasta"), "test": str(folder / "res_test.fasta")},
     }
 
@@ -656,7 +656,7 @@ def test_dataset_round_trip(published, read_through_olah):
     """Plain datasets.load_dataset (no proteinhub) gives the rows and features of proteinhub.load_dataset."""
     assert read_through_olah["process"].returncode == 0, read_through_olah["process"].stderr[-4000:]
     report = read_through_olah["report"]["datasets"]
-    defaults = {DATASET_REPO: "default", FILES_REPO: "sequence_classification"}  # the first config pushed
+    defaults = {DATASET_REPO: "default", FILES_REPO: "protein_classification"}  # the first config pushed
     for (repo_id, config), local in published["datasets"].items():
         for requested in {config, None} if defaults[repo_id] == config else {config}:
             loaded = report[f"{repo_id}:{requested}"]
@@ -679,7 +679,7 @@ def test_dataset_card_and_shards(published, loopback):
         assert expected in card, expected
     assert "ordered" in card and "disordered" in card, "the card names the residue classes"
     files_card = _git(loopback.repo(FILES_REPO, "dataset"), "show", "main:README.md")
-    for config in ("sequence_classification", "residue_classification"):
+    for config in ("protein_classification", "residue_classification"):
         assert f"config_name: {config}" in files_card and f"path: {config}/train-*" in files_card
     assert files_card.count("default: true") == 1
 

@@ -225,10 +225,10 @@ def test_empty_fasta_gives_the_header_only(localization_dir, tmp_path):
 @pytest.mark.parametrize(
     ("model", "options", "message"),
     [
-        ("localization", ["--threshold", "0.9"], "--threshold applies to phosphosite-level models only"),
-        ("localization", ["--residues", "S"], "--residues applies to phosphosite-level models only"),
-        ("structure", ["--top-k", "2"], "--top-k applies to sequence-level models only"),
-        ("structure", ["--all-scores"], "--all-scores applies to sequence-level models only"),
+        ("localization", ["--threshold", "0.9"], "--threshold applies to site-level models only"),
+        ("localization", ["--residues", "S"], "--residues applies to site-level models only"),
+        ("structure", ["--top-k", "2"], "--top-k applies to protein-level models only"),
+        ("structure", ["--all-scores"], "--all-scores applies to protein-level models only"),
         ("localization", ["--top-k", "0"], "--top-k must be at least 1"),
         ("backbone", [], r"holds ProteinCNNModel: .* use `proteinhub embed`"),
     ],

@@ -21,7 +21,10 @@ from proteinhub.modeling.secondary_structure import (
     SecondaryStructureConfig,
     SecondaryStructureForTokenClassification,
 )
-from proteinhub.modeling.secondary_structure.modeling_secondary_structure import AutoregressiveHead, MaskedBatchNorm1d
+from proteinhub.modeling.secondary_structure.modeling_secondary_structure import (
+    MaskedBatchNorm1d,
+    residue_positions,
+)
 from proteinhub.tokenization import ProteinTokenizer
 
 datasets.disable_progress_bars()
@@ -176,13 +179,16 @@ def test_fully_autoregressive_decoding_is_consistent_with_its_own_labels():
     torch.testing.assert_close(teacher_forced[mask], decoded[mask], atol=1e-5, rtol=0)
 
 
-def test_block_decoding_over_a_window_equals_decoding_over_the_whole_prefix(monkeypatch):
+def test_block_decoding_over_a_window_equals_decoding_over_the_whole_prefix():
     model = tiny_model(classifier="autoregressive", autoregressive_block_size=2)
     batch = encode(PROTEINS)
     with torch.no_grad():
         windowed = model(**batch).logits
-        monkeypatch.setattr(AutoregressiveHead, "label_context", property(lambda self: 10**6))
-        whole_prefix = model(**batch).logits
+        features, mask = features_of(model, batch)
+        head = model.classifier
+        assert head.label_context < max(len(protein) for protein in PROTEINS)  # the window is narrower than a protein
+        residues = residue_positions(mask, batch["input_ids"])
+        whole_prefix = head.generate(head.condition(features, mask), residues, label_context=10**6)
     torch.testing.assert_close(windowed, whole_prefix, atol=1e-6, rtol=0)
 
 

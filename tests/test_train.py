@@ -266,7 +266,7 @@ def make_split_files(tmp_path: Path, task: str) -> dict[str, str]:
             if task == "residue_classification":
                 label = "".join("1" if residue in "DEKR" else "0" for residue in sequence)
                 label = label[:-2] + "--"  # two residues without a label (-100)
-            elif task == "sequence_classification":
+            elif task == "protein_classification":
                 label = ["cytoplasm", "membrane"][index % 2]
             else:
                 label = f"{sum(residue in 'DEKR' for residue in sequence) / len(sequence):.3f}"
@@ -362,18 +362,18 @@ def test_run_directory_loads_without_proteinhub(tmp_path):
 @pytest.mark.parametrize(
     ("task", "figure", "metric"),
     [
-        ("sequence_classification", "confusion_matrix.png", "mcc"),
-        ("sequence_regression", "predictions.png", "spearman"),
+        ("protein_classification", "confusion_matrix.png", "mcc"),
+        ("protein_regression", "predictions.png", "spearman"),
     ],
 )
 def test_sequence_level_runs(tmp_path, task, figure, metric):
     output_dir, result = run_tiny(tmp_path, task)
     assert (output_dir / figure).is_file() and (output_dir / f"learning_curve_{metric}.png").is_file()
-    assert result["run"]["task"]["level"] == "sequence" and result["run"]["metric_for_best_model"] == metric
+    assert result["run"]["task"]["level"] == "protein" and result["run"]["metric_for_best_model"] == metric
     assert result["run"]["split_sizes"] == {"train": 16, "validation": 6, "test": 6}
     config = json.loads((output_dir / "config.json").read_text())
     assert config["architectures"] == ["ProteinCNNForSequenceClassification"]
-    if task == "sequence_classification":
+    if task == "protein_classification":
         assert config["id2label"] == {"0": "cytoplasm", "1": "membrane"}
         assert np.asarray(result["test"]["confusion_matrix"]).sum() == 6
     else:
@@ -386,8 +386,8 @@ def test_fine_tuning_a_saved_run_on_another_task_needs_allow_new_head(tmp_path):
     residue_dir, _ = run_tiny(tmp_path / "residue", "residue_classification", num_train_epochs=1)
     fine_tune = {"model": None, "config_overrides": None, "model_name_or_path": str(residue_dir)}
     with pytest.raises(ValueError, match="allow_new_head=True"):
-        run_tiny(tmp_path / "sequence", "sequence_classification", **fine_tune)
-    output_dir, result = run_tiny(tmp_path / "sequence", "sequence_classification", allow_new_head=True, **fine_tune)
+        run_tiny(tmp_path / "sequence", "protein_classification", **fine_tune)
+    output_dir, result = run_tiny(tmp_path / "sequence", "protein_classification", allow_new_head=True, **fine_tune)
     assert result["run"]["model"] == str(residue_dir)
     config = json.loads((output_dir / "config.json").read_text())
     assert config["architectures"] == ["ProteinCNNForSequenceClassification"] and config["hidden_size"] == 16

@@ -13,7 +13,9 @@ import numpy as np
 import torch
 
 from ..dataset_scripts import label_names, load_dataset
-from ..modeling.losses import IGNORE_INDEX, balanced_class_weights
+from ..modeling import tasks
+from ..modeling.losses import balanced_class_weights
+from ..modeling.tasks import IGNORE_INDEX, PROTEIN, RESIDUE
 from .arguments import DataArguments, LossArguments
 
 # task
@@ -21,11 +23,12 @@ from .arguments import DataArguments, LossArguments
 
 @dataclass(frozen=True)
 class Task:
-    """What the dataset asks for, read from its features.
+    """What the dataset asks for, read from its features (the words are those of `modeling/tasks.py`).
 
     Args:
-        level: "sequence" (one target per protein) or "residue" (one target per residue).
-        problem: "classification" or "regression".
+        level: "protein" (one target per protein) or "residue" (one target per residue).
+        problem: what the targets are, "classification" (class ids) or "regression" (values); the model's
+            `problem_type` follows from it and its number of outputs (`tasks.resolve_problem_type`).
         label_column: the dataset column holding the targets.
         class_names: class names of a classification task, in label-id order.
     """
@@ -41,11 +44,16 @@ class Task:
 
     @property
     def auto_class(self) -> str:
-        return "AutoModelForTokenClassification" if self.level == "residue" else "AutoModelForSequenceClassification"
+        return tasks.get_level(self.level).auto_class
 
     @property
     def pipeline_tag(self) -> str:
-        return "token-classification" if self.level == "residue" else "text-classification"
+        return tasks.get_level(self.level).pipeline_tag
+
+    @property
+    def unit(self) -> str:
+        """What one scored item is, plural: "proteins" or "residues"."""
+        return tasks.get_level(self.level).unit
 
     @property
     def default_metric(self) -> str:
@@ -69,7 +77,7 @@ def infer_task(train_split, data_args: DataArguments) -> Task:
         )
     feature = features[column]
     inner = getattr(feature, "feature", None)  # List/Sequence features: one value per residue
-    level = "residue" if inner is not None else "sequence"
+    level = RESIDUE if inner is not None else PROTEIN
     value_feature = inner if inner is not None else feature
     if str(getattr(value_feature, "dtype", "")).startswith("float"):
         return Task(level=level, problem="regression", label_column=column)
@@ -78,7 +86,7 @@ def infer_task(train_split, data_args: DataArguments) -> Task:
     except ValueError:
         # integer labels without recorded class names (a dataset not built by proteinhub)
         values = train_split[column]
-        labels = np.concatenate([np.asarray(x).ravel() for x in values]) if level == "residue" else np.asarray(values)
+        labels = np.concatenate([np.asarray(x).ravel() for x in values]) if level == RESIDUE else np.asarray(values)
         names = [f"LABEL_{i}" for i in range(int(labels[labels != IGNORE_INDEX].max()) + 1)]
     if len(names) < 2:
         raise ValueError(f"column {column!r} has {len(names)} class(es) {names}; classification needs two or more")
@@ -123,7 +131,7 @@ def tokenize_split(split, tokenizer, task: Task, data_args: DataArguments):
 
     def encode(batch: dict) -> dict:
         encoding = tokenizer(batch[seq_column], truncation=truncate, max_length=data_args.max_length)
-        if task.level == "sequence":
+        if task.level == PROTEIN:
             return {**encoding, "labels": batch[label_column]}
         aligned = []
         for index, (sequence, labels) in enumerate(zip(batch[seq_column], batch[label_column])):
@@ -178,7 +186,7 @@ def resolve_class_weights(loss_args: LossArguments, task: Task, train_split) -> 
         raise ValueError("class_weights apply to classification only; this dataset has a regression target")
     if weights == "balanced":
         column = train_split[task.label_column]
-        labels = np.concatenate([np.asarray(x).ravel() for x in column]) if task.level == "residue" else column
+        labels = np.concatenate([np.asarray(x).ravel() for x in column]) if task.level == RESIDUE else column
         return balanced_class_weights(labels, task.num_labels)
     if len(weights) != task.num_labels:
         raise ValueError(f"class_weights has {len(weights)} entries but the task has {task.num_labels} classes")
@@ -187,7 +195,7 @@ def resolve_class_weights(loss_args: LossArguments, task: Task, train_split) -> 
 
 def num_scored(split, task: Task) -> int:
     """Targets scored in a tokenized split: its proteins, or its residues whose label is not -100."""
-    if task.level == "sequence":
+    if task.level == PROTEIN:
         return len(split)
     return int(sum(sum(1 for label in labels if label != IGNORE_INDEX) for labels in split["labels"]))
 

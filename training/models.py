@@ -12,6 +12,7 @@ import os
 
 from transformers import PreTrainedConfig, PreTrainedModel
 
+from ..modeling import tasks
 from ..modeling.registry import FAMILIES, presets
 from .arguments import ModelArguments
 from .data import Task
@@ -93,20 +94,20 @@ def task_fields(task: Task, family, class_weights: list[float] | None, label_smo
     """
     kwargs = {"class_weights": class_weights, "label_smoothing": label_smoothing}
     if task.problem != "classification":
-        return {**kwargs, "num_labels": 1, "problem_type": "regression"}
+        return {**kwargs, "num_labels": 1, "problem_type": tasks.resolve_problem_type(1, regression=True)}
     if task.num_labels == 2 and family.config_class().num_labels == 1:
         positive = task.class_names[1]
         return {
             **kwargs,
             "num_labels": 1,
-            "problem_type": "multi_label_classification",
+            "problem_type": tasks.resolve_problem_type(1),
             "id2label": {0: positive},
             "label2id": {positive: 0},
         }
     return {
         **kwargs,
         "num_labels": task.num_labels,
-        "problem_type": "single_label_classification",
+        "problem_type": tasks.resolve_problem_type(task.num_labels),
         "id2label": dict(enumerate(task.class_names)),
         "label2id": {name: i for i, name in enumerate(task.class_names)},
     }

@@ -42,8 +42,8 @@ from transformers import EvalPrediction, PreTrainedModel
 
 from ..evaluation.metrics import accuracy, build_compute_metrics, classification_confusion_matrix, valid_residues
 from ..hub import cards
-from ..modeling.losses import IGNORE_INDEX
 from ..modeling.registry import FAMILIES
+from ..modeling.tasks import IGNORE_INDEX
 from ..tokenization import ProteinTokenizer
 from . import plots, pretraining
 from .arguments import DataArguments, LossArguments, ModelArguments, ProteinTrainingArguments
@@ -179,9 +179,8 @@ class Supervised(Objective):
         if task.problem == "classification":
             matrix = classification_confusion_matrix(test_output.label_ids, test_output.predictions, task.num_labels)
             metrics["test"]["confusion_matrix"] = matrix.tolist()
-            unit = "residues" if task.level == "residue" else "proteins"
             path = output_dir / "confusion_matrix.png"
-            return [plots.plot_confusion_matrix(matrix, list(task.class_names), path, f"{title} ({unit})")]
+            return [plots.plot_confusion_matrix(matrix, list(task.class_names), path, f"{title} ({task.unit})")]
         labels, values = valid_residues(test_output.label_ids, test_output.predictions)
         return [plots.plot_regression_scatter(labels, values, output_dir / "predictions.png", title)]
 

@@ -42,7 +42,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from ..modeling.losses import IGNORE_INDEX
+from ..modeling.tasks import IGNORE_INDEX
 from ..tokenization.fasta import file_format
 from ..tokenization.tokenization_protein import STANDARD_AMINO_ACIDS, VOCAB, ProteinTokenizer
 

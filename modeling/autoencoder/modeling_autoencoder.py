@@ -21,7 +21,9 @@ from torch import nn
 from transformers import initialization as init
 
 from ..configuration_utils import PAD_TOKEN_ID
+from ..losses import classification_loss
 from ..modeling_utils import ProteinModelOutput, ProteinPreTrainedModel
+from ..tasks import IGNORE_INDEX, RESIDUE, SINGLE_LABEL
 from .configuration_autoencoder import CNNAutoencoderConfig
 
 
@@ -132,14 +134,14 @@ class CNNAutoencoderModel(CNNAutoencoderPreTrainedModel):
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
         if labels is None:
-            labels = input_ids.masked_fill(attention_mask == 0, -100)
+            labels = input_ids.masked_fill(attention_mask == 0, IGNORE_INDEX)
         padded_ids = F.pad(input_ids.masked_fill(attention_mask == 0, PAD_TOKEN_ID), (0, full - length), value=0)
         embeddings = self.embed_tokens(padded_ids).transpose(1, 2)  # (batch, channels, sequence_length)
         z, sizes = self.encode(embeddings)
         features = self.decode(z, sizes)
         logits = self.output_projection(features)[:, :, :length].transpose(1, 2)
         hidden = features[:, :, :length].transpose(1, 2)
-        loss = F.cross_entropy(logits.flatten(0, 1), labels.flatten(), ignore_index=-100)
+        loss = classification_loss(logits, labels, problem_type=SINGLE_LABEL, level=RESIDUE)
         output = CNNAutoencoderOutput(
             loss=loss,
             last_hidden_state=hidden,

@@ -27,9 +27,10 @@ from torch import nn
 from transformers import initialization as init
 from transformers.modeling_outputs import SequenceClassifierOutput
 
+from ..heads import ClassificationLossMixin
 from ..layers import NUM_AMINO_ACIDS, one_hot_residues
-from ..losses import classification_loss
 from ..modeling_utils import ProteinPreTrainedModel
+from ..tasks import PROTEIN
 from .configuration_localization import LocalizationConfig
 
 ONE_HOT_CHANNELS = NUM_AMINO_ACIDS + 1
@@ -90,8 +91,10 @@ class LocalizationPreTrainedModel(ProteinPreTrainedModel):
             super()._init_weights(module)
 
 
-class LocalizationForSequenceClassification(LocalizationPreTrainedModel):
+class LocalizationForSequenceClassification(ClassificationLossMixin, LocalizationPreTrainedModel):
     """The seed's CNN + BiLSTM protein classifier (one location per protein; also used for membrane vs soluble)."""
+
+    level = PROTEIN
 
     def __init__(self, config: LocalizationConfig):
         super().__init__(config)
@@ -187,16 +190,7 @@ class LocalizationForSequenceClassification(LocalizationPreTrainedModel):
             protein = torch.cat([protein, states.amax(1)], dim=-1)
         logits = self.classifier(self.dropout(torch.relu(self.dense(protein))))  # (batch, num_labels)
 
-        loss = None
-        if labels is not None:
-            loss = classification_loss(
-                logits,
-                labels,
-                problem_type=self.config.problem_type or "single_label_classification",
-                class_weights=self.config.class_weights,
-                label_smoothing=self.config.label_smoothing,
-            )
-        output = SequenceClassifierOutput(loss=loss, logits=logits)
+        output = SequenceClassifierOutput(loss=self._loss(logits, labels), logits=logits)
         return output if return_dict is not False else output.to_tuple()
 
     @staticmethod

@@ -11,9 +11,10 @@ from torch import nn
 from transformers import initialization as init
 from transformers.modeling_outputs import SequenceClassifierOutput
 
+from ..heads import ClassificationLossMixin
 from ..layers import NUM_AMINO_ACIDS, one_hot_residues
-from ..losses import classification_loss
 from ..modeling_utils import ProteinPreTrainedModel
+from ..tasks import SITE
 from .configuration_phosphosite import (
     PhosphositeCNNGRUConfig,
     PhosphositeCNNLSTMConfig,
@@ -75,8 +76,11 @@ class ResidualBlock(nn.Module):
 # model
 
 
-class PhosphositePreTrainedModel(ProteinPreTrainedModel):
-    """Shared forward: one-hot input, the paper's training-time augmentation, BCE on one logit."""
+class PhosphositePreTrainedModel(ClassificationLossMixin, ProteinPreTrainedModel):
+    """Shared forward: one-hot input, the paper's training-time augmentation, BCE on one logit (the config's
+    `problem_type` defaults to "multi_label_classification")."""
+
+    level = SITE
 
     config_class = PhosphositeConfig
     base_model_prefix = "phosphosite"
@@ -136,16 +140,7 @@ class PhosphositePreTrainedModel(ProteinPreTrainedModel):
             shift = torch.empty(labels.shape, device=labels.device).uniform_(0.0, self.config.soft_label_max)
             labels = torch.where(labels > 0.5, 1.0 - shift, shift)
         logits = self._window_logits(features.transpose(1, 2))  # (batch, 1)
-        loss = None
-        if labels is not None:
-            loss = classification_loss(
-                logits,
-                labels,
-                problem_type="multi_label_classification",
-                class_weights=self.config.class_weights,
-                label_smoothing=self.config.label_smoothing,
-            )
-        output = SequenceClassifierOutput(loss=loss, logits=logits)
+        output = SequenceClassifierOutput(loss=self._loss(logits, labels), logits=logits)
         return output if return_dict is not False else output.to_tuple()
 
     def _window_logits(self, features: torch.Tensor) -> torch.Tensor:

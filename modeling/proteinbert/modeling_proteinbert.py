@@ -28,8 +28,9 @@ from transformers.modeling_outputs import SequenceClassifierOutput, TokenClassif
 from transformers.utils import ModelOutput
 
 from ..heads import SequenceClassificationMixin, TokenClassificationHead, TokenClassificationMixin
-from ..losses import IGNORE_INDEX
+from ..losses import check_label_shape, classification_loss
 from ..modeling_utils import ProteinModelOutput, ProteinPreTrainedModel
+from ..tasks import MULTI_LABEL, RESIDUE, SINGLE_LABEL
 from .configuration_proteinbert import ProteinBertConfig
 
 # Keras default initialisation of the embedding (the original trains from it)
@@ -105,16 +106,17 @@ def pretraining_loss(
       divided by the batch size (unannotated proteins count in the denominator with weight 0).
     """
     batch_size, length = labels.shape
-    token_sum = F.cross_entropy(
-        logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1), ignore_index=IGNORE_INDEX, reduction="sum"
-    )
+    token_sum = classification_loss(logits.float(), labels, problem_type=SINGLE_LABEL, reduction="sum")
     token_loss = token_sum / (batch_size * length)
     if annotation_labels is None:
         return token_loss, token_loss, None
     targets = annotation_labels.to(annotation_logits.dtype)
-    per_protein = F.binary_cross_entropy_with_logits(annotation_logits, targets, reduction="none").mean(-1)
-    annotated = (targets > 0).any(-1).to(per_protein.dtype)
-    annotation_loss = (per_protein * annotated).sum() / batch_size
+    annotated = (targets > 0).any(-1)
+    # the sum of the annotated proteins' mean BCE: their summed BCE over num_annotations
+    annotation_sum = classification_loss(
+        annotation_logits[annotated], targets[annotated], problem_type=MULTI_LABEL, reduction="sum"
+    )
+    annotation_loss = annotation_sum / (targets.shape[-1] * batch_size)
     return token_loss + annotation_loss, token_loss, annotation_loss
 
 
@@ -427,11 +429,7 @@ class ProteinBertForPreTraining(ProteinBertPreTrainedModel):
         if annotation_labels is not None and labels is None:
             raise ValueError("annotation_labels need the token labels too (the pretraining loss is their sum)")
         if labels is not None:
-            if labels.shape != logits.shape[:2]:
-                raise ValueError(
-                    f"labels have shape {tuple(labels.shape)} but the input has {tuple(logits.shape[:2])} positions; "
-                    "give the uncorrupted token ids, -100 on padding."
-                )
+            check_label_shape(labels, logits.shape, RESIDUE)
             if annotation_labels is not None and annotation_labels.shape != annotation_logits.shape:
                 raise ValueError(
                     f"annotation_labels have shape {tuple(annotation_labels.shape)}, expected (batch, "
@@ -571,11 +569,6 @@ class ProteinBertForTokenClassification(TokenClassificationMixin, ProteinBertPre
             probabilities = self.lm_head(outputs.last_hidden_state).softmax(-1)
             features = torch.cat([outputs.local_features, probabilities], -1)
         logits = self.classifier(features)  # (batch, length, num_labels)
-        if labels is not None and labels.shape[:2] != logits.shape[:2]:
-            raise ValueError(
-                f"labels have shape {tuple(labels.shape)} but the model produced {tuple(logits.shape[:2])} positions; "
-                "residue labels must be aligned with the tokens (-100 on special tokens and padding)."
-            )
         output = TokenClassifierOutput(
             loss=self._loss(logits, labels),
             logits=logits,

@@ -33,10 +33,11 @@ from transformers.modeling_outputs import TokenClassifierOutput
 
 from ..configuration_utils import CLS_TOKEN_ID, EOS_TOKEN_ID, MASK_TOKEN_ID, PAD_TOKEN_ID
 from ..heads import TokenClassificationMixin
+from ..losses import check_label_shape
 from ..modeling_utils import ProteinModelOutput, ProteinPreTrainedModel
+from ..tasks import IGNORE_INDEX, RESIDUE
 from .configuration_secondary_structure import SecondaryStructureConfig
 
-IGNORE_INDEX = -100
 _SPECIAL_TOKEN_IDS = (PAD_TOKEN_ID, CLS_TOKEN_ID, EOS_TOKEN_ID, MASK_TOKEN_ID)
 
 # helpers
@@ -233,16 +234,20 @@ class AutoregressiveHead(nn.Module):
         kernel = self.label_conv.kernel_size[0]
         return kernel + len(self.blocks) * (kernel - 1)
 
-    def generate(self, conditions: list[torch.Tensor], residues: torch.Tensor) -> torch.Tensor:
+    def generate(
+        self, conditions: list[torch.Tensor], residues: torch.Tensor, *, label_context: int | None = None
+    ) -> torch.Tensor:
         """Block-wise decoding: pass t predicts positions [t * block, (t + 1) * block) from the predictions before
         them. A pass runs over those positions plus the `label_context` positions before them only: further left
-        nothing reaches the block through the masked convolutions, so decoding costs O(length), not O(length^2)."""
+        nothing reaches the block through the masked convolutions, so decoding costs O(length), not O(length^2).
+        `label_context` (default: the head's own reach) widens that window, e.g. to the whole prefix."""
+        label_context = self.label_context if label_context is None else label_context
         batch, length = residues.shape
         previous = torch.full((batch, length), IGNORE_INDEX, dtype=torch.long, device=residues.device)
         logits = conditions[0].new_zeros(batch, length, self.num_labels)
         for start in range(0, length, self.block_size):
             stop = min(start + self.block_size, length)
-            first = max(0, start - self.label_context)
+            first = max(0, start - label_context)
             window = self.decode_pass([c[..., first:stop] for c in conditions], previous[:, first:stop])
             block_logits = window[:, start - first :]
             logits[:, start:stop] = block_logits
@@ -389,11 +394,9 @@ class SecondaryStructureForTokenClassification(TokenClassificationMixin, Seconda
         autoregressive head is teacher-forced by them in training mode and decodes otherwise (module docstring)."""
         outputs = self._backbone_forward(input_ids, attention_mask, inputs_embeds, output_hidden_states)
         hidden = outputs.last_hidden_state
-        if labels is not None and labels.shape != hidden.shape[:2]:
-            raise ValueError(
-                f"labels have shape {tuple(labels.shape)} but the model produced {tuple(hidden.shape[:2])} positions; "
-                "residue labels must be aligned with the tokens (-100 on special tokens and padding)."
-            )
+        if labels is not None:
+            # checked before the head: the autoregressive head is teacher-forced by the labels
+            check_label_shape(labels, (*hidden.shape[:2], self.config.num_labels), RESIDUE)
         mask = outputs.pooling_mask.bool()
         features = self.classifier_norm(hidden.transpose(1, 2), mask).masked_fill(~mask[:, None, :], 0.0)
         if self.config.classifier == "cnn":

@@ -31,7 +31,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from transformers import GenerationMixin
@@ -41,7 +40,9 @@ from transformers.modeling_outputs import ModelOutput
 
 from ..configuration_utils import EOS_TOKEN_ID, PAD_TOKEN_ID
 from ..heads import masked_pool
+from ..losses import check_label_shape, classification_loss
 from ..modeling_utils import ProteinModelOutput, ProteinPreTrainedModel
+from ..tasks import RESIDUE, SINGLE_LABEL
 from .configuration_unirep import UniRepConfig
 
 # (h, c), each (num_layers, batch, hidden_size): the recurrent state after the last position of each protein
@@ -344,12 +345,11 @@ class UniRepForCausalLM(UniRepPreTrainedModel, GenerationMixin):
         logits = self.lm_head(outputs.last_hidden_state)
         loss = None
         if labels is not None:
-            if labels.shape != logits.shape[:2]:
-                raise ValueError(f"labels have shape {tuple(labels.shape)}, the logits {tuple(logits.shape[:2])}")
-            loss = F.cross_entropy(
-                logits[:, :-1].flatten(0, 1),
-                labels[:, 1:].flatten().to(logits.device),
-                ignore_index=-100,
+            check_label_shape(labels, logits.shape, RESIDUE)
+            loss = classification_loss(
+                logits[:, :-1],
+                labels[:, 1:].to(logits.device),
+                problem_type=SINGLE_LABEL,
                 label_smoothing=self.config.label_smoothing,
             )
         output = UniRepCausalLMOutput(
