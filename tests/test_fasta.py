@@ -92,7 +92,7 @@ def _tsv(path):
 
 def builder_protein_files(path, tmp_path, models):
     data = proteinhub.load_dataset(
-        "protein_files", "sequence_classification", data_files={"train": [str(path)]}, cache_dir=tmp_path / "cache"
+        "protein_files", "protein_classification", data_files={"train": [str(path)]}, cache_dir=tmp_path / "cache"
     )["train"]
     return list(zip(data["id"], data["sequence"]))
 
