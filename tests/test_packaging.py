@@ -1,35 +1,113 @@
-"""The wheel: built from the repository, installed into a fresh venv, it provides the whole `proteinhub` package."""
+"""The wheel: built from the repository without setuptools warnings, it ships the package and nothing else, and
+installed into a fresh venv it provides the whole `proteinhub` package."""
 
 from __future__ import annotations
 
+import re
+import shutil
 import subprocess
 import sys
 import sysconfig
 import time
 import venv
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+# every folder of the package with Python code (a subpackage), e.g. proteinhub.modeling.cnn
+CODE_FOLDERS = ("modeling", "tokenization", "dataset_scripts", "training", "inference", "hub", "evaluation")
 SUBPACKAGES = sorted(
     ".".join(("proteinhub", *path.parent.relative_to(REPO).parts))
-    for top in ("modeling", "tokenization", "dataset_scripts")
+    for top in CODE_FOLDERS
     for path in (REPO / top).rglob("__init__.py")
+)
+# what the installed package reads besides its code: card templates, builder docs, the configs the CLI resolves
+DATA_FILES = ("model_cards/*.md", "dataset_scripts/*.md", "configs/**/*.yaml")
+# repository folders that are not part of the installed package
+NOT_SHIPPED = ("tests", "scripts", "benchmarks", "docs", ".ci", ".venv", ".ci-venv", "runs", "build")
+# setuptools' complaints about package data in folders missing from `packages` (seven ~40-line blocks before)
+SETUPTOOLS_WARNINGS = re.compile(r"would be ignored|absent from the `packages` configuration|Package '[^']+' is absent")
+# working-tree leftovers that must not reach the build: a stale build/lib would be copied into the wheel as it is
+_BUILD_IGNORE = shutil.ignore_patterns(
+    ".git", ".venv", ".ci-venv", "build", "dist", "runs", "*.egg-info", "__pycache__", ".pytest_cache", ".ruff_cache"
 )
 
 
+@dataclass(frozen=True)
+class Build:
+    wheel: Path
+    log: str  # stdout + stderr of `python -m build`
+
+
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(REPO)],
-        check=True,
+def build(tmp_path_factory) -> Build:
+    """`python -m build` (sdist, then the wheel from the sdist, as a release is built) on a clean copy of the tree."""
+    source = tmp_path_factory.mktemp("source") / "proteinhub"
+    shutil.copytree(REPO, source, ignore=_BUILD_IGNORE, symlinks=True)
+    out = tmp_path_factory.mktemp("dist")
+    result = subprocess.run(
+        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(source)],
         capture_output=True,
+        text=True,
     )
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-4000:]
     (built,) = out.glob("proteinhub-*.whl")
-    return built
+    return Build(built, log)
+
+
+@pytest.fixture(scope="module")
+def wheel(build) -> Path:
+    return build.wheel
+
+
+def test_build_prints_no_setuptools_package_warnings(build):
+    warnings = sorted({line.strip() for line in build.log.splitlines() if SETUPTOOLS_WARNINGS.search(line)})
+    assert not warnings, "\n".join(warnings)
+
+
+def test_wheel_ships_the_package_and_nothing_else(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    shipped = {name for name in names if not name.startswith("proteinhub-0.1.0.dist-info/")}
+    assert all(name.startswith("proteinhub/") for name in shipped), sorted(n for n in shipped if "/" not in n)
+    # every tracked module and data file of the package is in the wheel ...
+    expected = {f"proteinhub/{name}" for name in ("__init__.py", "cli.py", "train.py")}
+    for top in CODE_FOLDERS:
+        expected |= {f"proteinhub/{path.relative_to(REPO)}" for path in (REPO / top).rglob("*.py")}
+    for pattern in DATA_FILES:
+        matches = {f"proteinhub/{path.relative_to(REPO)}" for path in REPO.glob(pattern)}
+        assert matches, f"{pattern} matches no file"
+        expected |= matches
+    expected = {name for name in expected if "__pycache__" not in name}
+    assert not expected - shipped, f"missing from the wheel: {sorted(expected - shipped)}"
+    # ... and nothing else: no tests, scripts, docs, benchmarks, CI files or stray modules
+    assert not shipped - expected, f"not part of the package: {sorted(shipped - expected)}"
+    assert not any(name.split("/")[1] in NOT_SHIPPED for name in shipped)
+    # a shipped config names its data by builder; a path into the checkout's surroundings means nothing once installed
+    archive = zipfile.ZipFile(wheel)
+    for name in sorted(name for name in shipped if name.startswith("proteinhub/configs/")):
+        values = yaml.safe_load(archive.read(name)) or {}
+        assert "data_dir" not in values, f"{name}: data_dir {values['data_dir']!r}"
+        files = values.get("data_files") or []
+        paths = files.values() if isinstance(files, dict) else [files] if isinstance(files, str) else files
+        for path in paths:
+            assert not str(path).startswith(("/", "..")), f"{name}: data_files {path!r} points outside the run folder"
+
+
+def test_no_config_points_at_the_shared_checkout_folder():
+    """Configs name datasets by builder; the data comes from a URL, PROTEINHUB_DATA_DIR or --data_dir."""
+    offenders = [
+        f"{path.relative_to(REPO)}:{number}: {line.strip()}"
+        for path in sorted((REPO / "configs").rglob("*"))
+        if path.is_file()
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if "../shared" in line or "shared/data" in line
+    ]
+    assert not offenders, "\n".join(offenders)
 
 
 def test_wheel_ships_every_subpackage_and_the_templates(wheel):
