@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import shlex
 import sys
 import textwrap
@@ -49,9 +50,10 @@ DEFAULT_RUNS_DIR = REPO / "runs" / "localization"
 TINY_RUNS_DIR = REPO / "runs" / "localization-tiny"  # never mixed with the real results
 RESULTS_DIR = REPO / "docs" / "results"
 PAGE = RESULTS_DIR / "localization.md"
-SHARED_DATA = REPO.parent / "shared" / "data"
-MULTILOC_DIR = SHARED_DATA / "localization_multiloc"
-DEEPLOC_DIR = SHARED_DATA / "localization_deeploc1"
+# the builders' offline mirror (configs name datasets by builder): ../shared/data beside the checkout by default
+DATA_DIR = Path(os.environ.setdefault("PROTEINHUB_DATA_DIR", str(REPO.parent / "shared" / "data")))
+MULTILOC_DIR = DATA_DIR / "localization_multiloc"
+DEEPLOC_DIR = DATA_DIR / "localization_deeploc1"
 DERIVED_TRAIN = "data/multiloc_deeploc_train.fasta"  # under the runs dir, named in configs/localization/*.yaml
 TINY_ARGUMENTS = ["--max_train_samples", "48", "--max_eval_samples", "48", "--num_train_epochs", "2"]
 
@@ -319,10 +321,7 @@ def run_row(row: Row, runs_dir: Path, tiny: bool, cache_dir: str | None) -> dict
     arguments = ["--config", str(CONFIG_DIR / f"{row.name}.yaml"), "--output_dir", str(output_dir)]
     if row.derived_train:
         derived_path = runs_dir / DERIVED_TRAIN
-        arguments += [
-            "--data_files",
-            json.dumps({"train": str(derived_path), "test": str(DEEPLOC_DIR / "deeploc_test_set.fasta")}),
-        ]
+        arguments += ["--data_files", json.dumps({"train": str(derived_path)})]  # test: the config's deeploc_files
     if cache_dir:
         arguments += ["--cache_dir", cache_dir]
     if tiny:

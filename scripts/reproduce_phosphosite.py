@@ -37,7 +37,9 @@ CONFIG_DIR = REPO / "configs" / "phosphosite"
 DEFAULT_RUNS_DIR = REPO / "runs" / "phosphosite"
 TINY_RUNS_DIR = REPO / "runs" / "phosphosite-tiny"  # never mixed with the real results
 DEFAULT_RESULTS = REPO / "docs" / "results" / "phosphosite.md"
-SHARED_DATA = REPO.parent / "shared" / "data" / "phospho_sites_phospholingo"
+# the builders' offline mirror (configs name datasets by builder): ../shared/data beside the checkout by default
+DATA_DIR = Path(os.environ.setdefault("PROTEINHUB_DATA_DIR", str(REPO.parent / "shared" / "data")))
+SHARED_DATA = DATA_DIR / "phospho_sites_phospholingo"
 GROUPS = ("ST", "Y")
 MODELS = ("vgg", "resnet", "cnn-lstm", "cnn-gru")  # the paper's table order
 WINDOWS = (15, 33, 51)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -33,7 +34,8 @@ import yaml
 from floors import STANDARD_RESIDUES as STANDARD
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data"
+# the builders' offline mirror (configs name datasets by builder): ../shared/data beside the checkout by default
+DATA = Path(os.environ.setdefault("PROTEINHUB_DATA_DIR", str(REPO.parent / "shared" / "data")))
 UNIGRAM = {"perplexity": 18.199, "accuracy": 0.08268}  # baselines.md section 6
 FLOORS = {"stability": 0.4926, "scop": 0.5840}  # baselines.md sections 4 and 5 (comp + dipeptide)
 SEED_RESULTS = {

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import time
@@ -34,9 +35,10 @@ CONFIG_DIR = REPO / "configs" / "secondary_structure"
 DEFAULT_RUNS_DIR = REPO / "runs" / "secondary_structure"
 RESULTS_DIR = REPO / "docs" / "results"
 PAGE = RESULTS_DIR / "secondary_structure.md"
-SHARED_DATA = REPO.parent / "shared" / "data"
-FLIP_ZIP = SHARED_DATA / "secondary_structure_flip_netsurfp2" / "splits.zip"
-CB513_CSV = SHARED_DATA / "secondary_structure_tape_cb513" / "secondary_structure.test.csv"
+# the builders' offline mirror (configs name datasets by builder): ../shared/data beside the checkout by default
+DATA_DIR = Path(os.environ.setdefault("PROTEINHUB_DATA_DIR", str(REPO.parent / "shared" / "data")))
+FLIP_ZIP = DATA_DIR / "secondary_structure_flip_netsurfp2" / "splits.zip"
+CB513_CSV = DATA_DIR / "secondary_structure_tape_cb513" / "secondary_structure.test.csv"
 BENCHMARK_JSON = "gru_vs_lstm.json"  # written by benchmarks/gru_vs_lstm.py into the same runs dir
 LABELS = ("H", "E", "C")
 IGNORE_INDEX = -100
@@ -213,9 +215,8 @@ def run_one(run: Run, runs_dir: Path, tiny: bool) -> dict:
         argv += ["--data_files", json.dumps(data_files), "--config_overrides", json.dumps(overrides)]
         argv += ["--num_train_epochs", "1", "--logging_steps", "1"]
     model_args, data_args, loss_args, training_args, values = training.parse_arguments(argv)
-    # the configs name the shared data relative to the repository root, whatever the working directory
-    data_args.data_files = {split: str(REPO / path) for split, path in data_args.data_files.items()}
-    data_files = data_args.data_files
+    # the configs read flip_cb513's own sources (FLIP's splits.zip, CB513); the evaluations below read the same files
+    data_files = data_args.data_files or {"train": str(FLIP_ZIP), "validation": str(FLIP_ZIP), "test": str(CB513_CSV)}
     torch.set_num_threads(1)
     started = time.time()
     process_started = time.process_time()

@@ -83,14 +83,14 @@ def test_split_assignment_is_deterministic_and_seeded(tmp_path):
     assert test_ids != set(load_dataset("disorder_ldr", split="test", cache_dir=tmp_path, split_seed=1)["id"])
 
 
-def test_disorder_ldr_downloads_from_urls_without_package(monkeypatch, tmp_path):
+def test_disorder_ldr_downloads_from_urls_without_package(tmp_path):
     class RecordingDownloadManager:
         def download(self, urls):
             self.requested = urls
             return {name: f"/downloaded/{name}" for name in urls}
 
-    monkeypatch.setattr(ldr, "packaged_file", lambda: None)
-    builder = ldr.DisorderLDR(cache_dir=str(tmp_path))
+    assert ldr.packaged_file() is not None  # installed here: the option, not its absence, sends the builder online
+    builder = ldr.DisorderLDR(cache_dir=str(tmp_path), use_installed_package=False)
     manager = RecordingDownloadManager()
     assert builder.raw_files(manager) == {ldr.RAW_FILE: f"/downloaded/{ldr.RAW_FILE}"}
     assert manager.requested == ldr.DisorderLDR._URLS

@@ -3,6 +3,7 @@ installed into a fresh venv it provides the whole `proteinhub` package."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -161,3 +162,69 @@ print(f"import proteinhub: {{elapsed:.2f}} s")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "import proteinhub:" in result.stdout
     assert time.perf_counter() - started < 120
+
+
+# configs outside the checkout: data by builder name, from PROTEINHUB_DATA_DIR (../shared/data here) or a URL
+
+
+class _NoDownloads:
+    """A datasets download manager that refuses to download: every raw file must come from the mirror."""
+
+    def download(self, urls):
+        raise AssertionError(f"would download {urls}")
+
+
+def _config_datasets() -> dict[tuple, list[str]]:
+    """(builder, config name, config kwargs) -> the configs that load it; configs with files of their own (the
+    reproduction scripts' derived training files under runs/) are left out."""
+    loads: dict[tuple, list[str]] = {}
+    for path in sorted((REPO / "configs").rglob("*.yaml")):
+        values = yaml.safe_load(path.read_text())
+        if "dataset_name" not in values or values.get("data_files"):
+            continue  # representation/reproduce.yaml is a script's config; data_files: derived files
+        kwargs = values.get("dataset_config_kwargs") or {}
+        key = (values["dataset_name"], values.get("dataset_config_name"), yaml.safe_dump(kwargs, sort_keys=True))
+        loads.setdefault(key, []).append(str(path.relative_to(REPO)))
+    return loads
+
+
+def test_every_config_finds_its_data_in_the_mirror_by_builder_name(tmp_path, monkeypatch):
+    """Each config's builder reads all its raw files from `$PROTEINHUB_DATA_DIR/<source folder>/`, no download."""
+    from proteinhub.dataset_scripts import BUILDERS, DATA_DIR_ENV
+
+    mirror = REPO.parent / "shared" / "data"
+    if not mirror.is_dir():
+        pytest.skip("the offline mirror ../shared/data is not beside this checkout")
+    monkeypatch.setenv(DATA_DIR_ENV, str(mirror))
+    loads = _config_datasets()
+    assert len(loads) >= 10
+    for (name, config_name, kwargs), configs in loads.items():
+        builder = BUILDERS[name](config_name=config_name, cache_dir=str(tmp_path), **yaml.safe_load(kwargs))
+        splits = {split.name for split in builder._split_generators(_NoDownloads())}
+        assert "train" in splits, (configs, splits)
+
+
+def test_config_without_its_data_says_how_to_provide_it(tmp_path):
+    """No mirror, no network: one line that names the builder, the URL tried, PROTEINHUB_DATA_DIR and --data_dir."""
+    env = {key: value for key, value in os.environ.items() if key != "PROTEINHUB_DATA_DIR"}
+    env.update(HF_DATASETS_OFFLINE="1", HF_HUB_OFFLINE="1", HF_DATASETS_CACHE=str(tmp_path / "cache"))
+    result = subprocess.run(
+        [sys.executable, "-m", "proteinhub.cli", "train", "--config", "localization/multiloc"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    (message,) = [line for line in result.stderr.splitlines() if "error:" in line]
+    for expected in (
+        "subcellular_localization",
+        "https://raw.githubusercontent.com/KohlbacherLab/MultiLoc2/",
+        "PROTEINHUB_DATA_DIR",
+        "localization_multiloc/",
+        "--data_dir",
+    ):
+        assert expected in message, message
+    assert not list(tmp_path.glob("runs/*/model.safetensors"))
