@@ -158,7 +158,8 @@ assert AutoConfig.for_model("protein_cnn").model_type == "protein_cnn"
 print(f"import proteinhub: {{elapsed:.2f}} s")
 """
     started = time.perf_counter()
-    result = subprocess.run([python, "-c", script], capture_output=True, text=True, cwd=tmp_path)
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}  # a PYTHONPATH copy would win
+    result = subprocess.run([python, "-c", script], capture_output=True, text=True, cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "import proteinhub:" in result.stdout
     assert time.perf_counter() - started < 120
