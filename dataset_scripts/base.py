@@ -205,9 +205,8 @@ class ProteinDatasetBuilder(datasets.GeneratorBasedBuilder):
         return {name: paths[name] for name in names}
 
     def _source_name(self) -> str:
-        config = getattr(self, "config", None)
-        name = getattr(config, "name", None)
-        return f"{self.builder_name()} ({name})" if name and name != "default" else self.builder_name()
+        name = self.config.name
+        return self.builder_name() if name == "default" else f"{self.builder_name()} ({name})"
 
     def _not_found_message(self, remote: dict[str, str], error: BaseException) -> str:
         first_name, first_url = next(iter(remote.items()))
@@ -216,11 +215,11 @@ class ProteinDatasetBuilder(datasets.GeneratorBasedBuilder):
         mirror = f"{DATA_DIR_ENV}={root} has no {folders} holding them" if root else f"{DATA_DIR_ENV} is not set"
         files = ", ".join(remote) if len(remote) <= 3 else f"{first_name} and {len(remote) - 1} more files"
         reason = str(error).splitlines()[0] if str(error) else ""
+        reason = f"{type(error).__name__}: {reason}" if reason and first_url not in reason else type(error).__name__
         return (
-            f"dataset {self._source_name()}: cannot get {files}. Downloading {first_url} failed "
-            f"({type(error).__name__}{': ' + reason if reason else ''}), and {mirror}. Go online, set {DATA_DIR_ENV} "
-            f"to a folder with {folders} holding the files, or pass --data_dir (load_dataset(..., data_dir=...)) "
-            "with a folder that holds them."
+            f"dataset {self._source_name()}: cannot get {files}. Downloading {first_url} failed ({reason}), and "
+            f"{mirror}. Go online, set {DATA_DIR_ENV} to a folder with {folders} holding the files, or pass "
+            "--data_dir (load_dataset(..., data_dir=...)) with a folder that holds them."
         )
 
 
