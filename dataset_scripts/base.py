@@ -200,7 +200,7 @@ class ProteinDatasetBuilder(datasets.GeneratorBasedBuilder):
         if remote:
             try:
                 paths.update(dl_manager.download(remote))
-            except (OSError, ConnectionError) as error:  # offline mode, no network, HTTP errors
+            except OSError as error:  # offline mode, no network, HTTP errors (ConnectionError, FileNotFoundError)
                 raise DataNotFoundError(self._not_found_message(remote, error)) from error
         return {name: paths[name] for name in names}
 

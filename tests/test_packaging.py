@@ -153,6 +153,9 @@ for name in {SUBPACKAGES!r}:
     importlib.import_module(name)
 cards = importlib.resources.files("proteinhub") / "model_cards"
 assert any(entry.name.endswith(".md") for entry in cards.iterdir())
+from proteinhub.training import resolve_config_path
+for name in ("quickstart", "localization/multiloc", "phosphosite/st_vgg_w15"):  # the CLI's configs, by name
+    assert str(resolve_config_path(name)).startswith({str(fresh_site)!r}), resolve_config_path(name)
 from transformers import AutoConfig
 assert AutoConfig.for_model("protein_cnn").model_type == "protein_cnn"
 print(f"import proteinhub: {{elapsed:.2f}} s")
