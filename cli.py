@@ -88,18 +88,28 @@ def _presets(args: argparse.Namespace, rest: list[str]) -> int:
 
 
 def _train(args: argparse.Namespace, rest: list[str]) -> int:
+    from .dataset_scripts import DataNotFoundError
     from .training import main
 
-    main(rest)
+    try:
+        main(rest)
+    except DataNotFoundError as error:  # a config's data is not available here: say how to provide it, no traceback
+        print(f"proteinhub train: error: {error}", file=sys.stderr)
+        return 1
     return 0
 
 
 def _quickstart(args: argparse.Namespace, rest: list[str]) -> int:
+    from .dataset_scripts import DataNotFoundError
     from .training import main, resolve_config_path
 
     config = resolve_config_path("quickstart")
     print(f"proteinhub quickstart: {config} -> {args.output_dir}")
-    metrics = main(["--config", str(config), "--output_dir", args.output_dir, *rest])
+    try:
+        metrics = main(["--config", str(config), "--output_dir", args.output_dir, *rest])
+    except DataNotFoundError as error:
+        print(f"proteinhub quickstart: error: {error}", file=sys.stderr)
+        return 1
     test, run = metrics["test"], metrics["run"]
     print(
         f"\nquickstart trained and evaluated in {run['total_time_s']:.0f} s: test ROC-AUC {test['roc_auc']:.3f}, "

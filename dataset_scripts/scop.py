@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import datasets
 
@@ -64,25 +63,12 @@ class Scop(ProteinDatasetBuilder):
     ]
     DEFAULT_CONFIG_NAME = "class"
 
+    MIRROR_FOLDERS = ("scop_class_proteinbert", "scope40_astral_proteinbachelor")
     _URLS = {
         "scop.train.csv": f"{_BASE}/scop.train.csv",
         "scop.test.csv": f"{_BASE}/scop.test.csv",
         "scope_data_40.fasta": _SCOPE40,
     }
-
-    def raw_files(self, dl_manager: datasets.DownloadManager) -> dict[str, str]:
-        """Only the files of the chosen configuration (a data_dir needs to hold just those)."""
-        names = ["scope_data_40.fasta"] if self.config.name == "scope40" else ["scop.train.csv", "scop.test.csv"]
-        if not self.config.data_dir:
-            return dl_manager.download({name: self._URLS[name] for name in names})
-        paths = {name: str(Path(self.config.data_dir) / name) for name in names}
-        missing = [name for name, path in paths.items() if not Path(path).is_file()]
-        if missing:
-            raise FileNotFoundError(
-                f"scop ({self.config.name}): data_dir {self.config.data_dir} lacks {', '.join(missing)}; download "
-                f"{'; '.join(self._URLS[name] for name in missing)} or leave data_dir unset"
-            )
-        return paths
 
     def _info(self) -> datasets.DatasetInfo:
         return datasets.DatasetInfo(
@@ -100,7 +86,9 @@ class Scop(ProteinDatasetBuilder):
         )
 
     def _split_generators(self, dl_manager: datasets.DownloadManager) -> list[datasets.SplitGenerator]:
-        files = self.raw_files(dl_manager)
+        # only the files of the chosen configuration (a data_dir needs to hold just those)
+        names = ["scope_data_40.fasta"] if self.config.name == "scope40" else ["scop.train.csv", "scop.test.csv"]
+        files = self.raw_files(dl_manager, names)
         if self.config.name == "scope40":
             return [
                 datasets.SplitGenerator(name="test", gen_kwargs={"path": files["scope_data_40.fasta"], "split": ""})

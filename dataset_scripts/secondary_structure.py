@@ -403,6 +403,7 @@ class SecondaryStructure(ProteinDatasetBuilder):
         ),
     ]
     DEFAULT_CONFIG_NAME = "flip_cb513"
+    MIRROR_FOLDERS = ("secondary_structure_flip_netsurfp2", "secondary_structure_tape_cb513")
     _URLS = {
         FLIP_ZIP: f"https://raw.githubusercontent.com/J-SNACKKB/FLIP/{FLIP_COMMIT}/splits/secondary_structure/splits.zip",
         **{
@@ -426,27 +427,11 @@ class SecondaryStructure(ProteinDatasetBuilder):
             citation=_CITATION,
         )
 
-    def raw_files(self, dl_manager: datasets.DownloadManager) -> dict[str, str]:
-        """The raw files this config reads: from `data_dir` when given, else downloaded from `_URLS`."""
-        names = sorted(set(self.config.sources.values()))
-        if not self.config.data_dir:
-            return dl_manager.download({name: self._URLS[name] for name in names})
-        paths = {name: os.path.join(self.config.data_dir, name) for name in names}
-        missing = [name for name, path in paths.items() if not os.path.isfile(path)]
-        if missing:
-            sources = "; ".join(f"{name} from {self._URLS[name]}" for name in missing)
-            raise FileNotFoundError(
-                f"secondary_structure ({self.config.name}): data_dir {self.config.data_dir} lacks "
-                f"{', '.join(missing)}. Download {sources}; or pass data_files={{split: path}} when the files are in "
-                "different folders."
-            )
-        return paths
-
     def _split_generators(self, dl_manager: datasets.DownloadManager) -> list[datasets.SplitGenerator]:
         if self.config.data_files:
             files = {split: [str(f) for f in split_files] for split, split_files in self.config.data_files.items()}
         else:
-            raw = self.raw_files(dl_manager)
+            raw = self.raw_files(dl_manager, sorted(set(self.config.sources.values())))
             files = {split: [raw[name]] for split, name in self.config.sources.items()}
         return [
             datasets.SplitGenerator(name=split, gen_kwargs={"paths": paths, "split": split})

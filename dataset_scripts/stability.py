@@ -53,6 +53,7 @@ class Stability(ProteinDatasetBuilder):
     """TAPE stability: columns `id`, `sequence`, `label` (float32)."""
 
     VERSION = datasets.Version("1.0.0")
+    MIRROR_FOLDERS = ("stability_tape",)
     _URLS = {name: f"{_BASE}/{name}" for name in SPLIT_FILES.values()}
 
     def _info(self) -> datasets.DatasetInfo:

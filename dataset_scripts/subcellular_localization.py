@@ -13,17 +13,19 @@ Configs:
 `MULTILOC_FILES`). It ships without a split: `test` is a stratified 20 % (`train_test_split(test_size=0.2,
 stratify=label, random_state=seed)`, the protocol of `baselines.md` section 3 and of the seed's 4,763 / 1,195), and
 `validation` a stratified 10 % of the rest (same call), for early stopping; `seed` (default 0) changes both. A
-`data_dir` (or `$PROTEINHUB_DATA_DIR/subcellular_localization/`) holds the 11 files; `data_files` may name any of
-them (`{"train": [...]}` is pooled and split as above; other split names are kept as given). A FASTA file whose name
-is not a MultiLoc location is refused.
+`data_dir` (or `$PROTEINHUB_DATA_DIR/subcellular_localization/`, or `localization_multiloc/` there) holds the 11 files;
+`data_files` may name any of them (`{"train": [...]}` is pooled and split as above; other split names are kept as
+given). A FASTA file whose name is not a MultiLoc location is refused.
 
 **DeepLoc 1.0** (Almagro Armenteros et al. 2017) as distributed by the Light Attention repository (Stärk et al.
 2021): headers `>ACCESSION Location-F [test|new_test_set]`, `F` the membrane flag (M membrane-bound, S soluble, U
 unknown). Splits: `train` = `deeploc_our_train_set.fasta`, `validation` = `deeploc_our_val_set.fasta` (the Light
 Attention authors' split of DeepLoc's training data), `test` = `deeploc_test_set.fasta` (DeepLoc's test set),
-`test_hard` = `setHARD.fasta` (Light Attention's new, redundancy-reduced test set). Files missing from a `data_dir`
-are skipped with a warning (the offline copy in `../shared/data/localization_deeploc1/` has no training file);
-`data_files` maps split names to files freely, e.g. `{"train": "deeploc_our_val_set.fasta", "test": ...}`.
+`test_hard` = `setHARD.fasta` (Light Attention's new, redundancy-reduced test set). The files come from `data_dir`,
+`$PROTEINHUB_DATA_DIR/localization_deeploc1/` or their URLs; one found nowhere is skipped with a warning (the offline
+mirror has no training file). `deeploc_files` picks other files for the splits by name, e.g. `{"train":
+"deeploc_our_val_set.fasta", "test": "deeploc_test_set.fasta"}` (train on the validation file offline); `data_files`
+maps split names to your own files, and is added to `deeploc_files` when both are given.
 
 Label names are shared by both sources (`LOCATIONS`, DeepLoc's ten classes in the order of the DTU exercise that
 seed 003 adapted), so a model trained on one is evaluated on the other without remapping: MultiLoc's `chloroplast`
@@ -41,7 +43,7 @@ import datasets
 import numpy as np
 
 from ..tokenization.fasta import read_fasta
-from .base import ProteinDatasetBuilder, describe_labels
+from .base import DataNotFoundError, ProteinDatasetBuilder, describe_labels
 from .formats import FASTA_SUFFIXES, DatasetFormatError, clean_sequence
 
 logger = logging.getLogger(__name__)
@@ -250,6 +252,8 @@ class SubcellularLocalizationConfig(datasets.BuilderConfig):
         test_fraction: MultiLoc: share of proteins in the stratified test split (seed 003: 1,195 of 5,958).
         validation_fraction: MultiLoc: share of the remaining proteins held out for early stopping.
         seed: MultiLoc: `random_state` of both stratified splits.
+        deeploc_files: DeepLoc: split -> DeepLoc file name (a value of `DEEPLOC_FILES`), read from `data_dir`, the
+            `PROTEINHUB_DATA_DIR` mirror or its URL; default: every split of `DEEPLOC_FILES` that is available.
     """
 
     source: str = "multiloc"
@@ -257,6 +261,7 @@ class SubcellularLocalizationConfig(datasets.BuilderConfig):
     test_fraction: float = 0.2
     validation_fraction: float = 0.1
     seed: int = 0
+    deeploc_files: dict[str, str] | None = None
 
 
 _VERSION = datasets.Version("1.0.0")
@@ -286,6 +291,7 @@ class SubcellularLocalization(ProteinDatasetBuilder):
         ),
     ]
     DEFAULT_CONFIG_NAME = "multiloc"
+    MIRROR_FOLDERS = ("localization_multiloc", "localization_deeploc1")
     _URLS = {
         **{f"{stem}.fasta": f"{_MULTILOC_RAW}/{stem}.fasta" for stem in MULTILOC_FILES},
         **{name: f"{_DEEPLOC_RAW}/{name}" for name in DEEPLOC_FILES.values()},
@@ -335,11 +341,11 @@ class SubcellularLocalization(ProteinDatasetBuilder):
     # raw files
 
     def _multiloc_files(self, dl_manager: datasets.DownloadManager) -> list[str]:
-        """The 11 MultiLoc files from `data_dir` (every other FASTA there must be a DeepLoc file) or downloaded."""
+        """The 11 MultiLoc files, in file-name order: from `data_dir` (every other FASTA there must be a DeepLoc
+        file), the `PROTEINHUB_DATA_DIR` mirror or downloaded."""
         if not self.config.data_dir:
-            return list(
-                dl_manager.download({f"{stem}.fasta": self._URLS[f"{stem}.fasta"] for stem in MULTILOC_FILES}).values()
-            )
+            paths = self.raw_files(dl_manager, [f"{stem}.fasta" for stem in MULTILOC_FILES])
+            return [paths[name] for name in sorted(paths)]
         folder = Path(self.config.data_dir)
         fasta = sorted(path for path in folder.iterdir() if path.suffix in FASTA_SUFFIXES and path.is_file())
         files = [path for path in fasta if path.name not in DEEPLOC_FILES.values()]
@@ -348,32 +354,34 @@ class SubcellularLocalization(ProteinDatasetBuilder):
         missing = sorted(set(MULTILOC_FILES) - {path.stem for path in files})
         if missing:
             sources = "; ".join(f"{stem}.fasta from {self._URLS[f'{stem}.fasta']}" for stem in missing)
-            raise FileNotFoundError(
+            raise DataNotFoundError(
                 f"subcellular_localization: data_dir {folder} lacks {', '.join(f'{s}.fasta' for s in missing)}. "
                 f"Download {sources}, or leave data_dir unset to download automatically."
             )
         return [str(path) for path in files]
 
     def _deeploc_files(self, dl_manager: datasets.DownloadManager) -> dict[str, str]:
-        """split -> DeepLoc file, from `data_dir` (missing files are skipped, with a warning) or downloaded."""
-        if not self.config.data_dir:
-            return dl_manager.download({split: self._URLS[name] for split, name in DEEPLOC_FILES.items()})
-        folder = Path(self.config.data_dir)
-        present = {split: str(folder / name) for split, name in DEEPLOC_FILES.items() if (folder / name).is_file()}
-        if not present:
-            raise FileNotFoundError(
-                f"subcellular_localization: data_dir {folder} holds none of the DeepLoc files "
-                f"{', '.join(DEEPLOC_FILES.values())}; download them from {_DEEPLOC_RAW}/<name>."
-            )
-        for split, name in DEEPLOC_FILES.items():
-            if split not in present:
-                logger.warning(
-                    "subcellular_localization: %s has no %s, so the %s split is left out; download it from %s.",
-                    folder,
-                    name,
-                    split,
-                    self._URLS[name],
+        """split -> DeepLoc file: those of `deeploc_files` (each required), else every split of `DEEPLOC_FILES`
+        whose file is in `data_dir`, in the mirror or downloadable (the others are left out, with a warning)."""
+        chosen = self.config.deeploc_files
+        if chosen is not None:
+            unknown = sorted(set(chosen.values()) - set(DEEPLOC_FILES.values()))
+            if unknown:
+                raise ValueError(
+                    f"subcellular_localization: deeploc_files names {', '.join(unknown)}; DeepLoc files are "
+                    f"{', '.join(DEEPLOC_FILES.values())} (your own files go in data_files)."
                 )
+            raw = self.raw_files(dl_manager, sorted(set(chosen.values())))
+            return {split: raw[name] for split, name in chosen.items()}
+        present, missing = {}, []
+        for split, name in DEEPLOC_FILES.items():
+            try:
+                present[split] = self.raw_files(dl_manager, [name])[name]
+            except DataNotFoundError as error:
+                missing.append(str(error))
+                logger.warning("subcellular_localization: the %s split is left out: %s", split, error)
+        if not present:
+            raise DataNotFoundError(f"subcellular_localization: none of the DeepLoc files is available. {missing[0]}")
         return present
 
     # splits and examples
@@ -391,7 +399,10 @@ class SubcellularLocalization(ProteinDatasetBuilder):
                 indices = stratified_split(labels, config.test_fraction, config.validation_fraction, config.seed)
                 groups = {split: [proteins[i] for i in members] for split, members in indices.items()}
         else:
-            files = given or {split: [path] for split, path in self._deeploc_files(dl_manager).items()}
+            files = {}
+            if self.config.deeploc_files is not None or not given:
+                files = {split: [path] for split, path in self._deeploc_files(dl_manager).items()}
+            files.update(given)
             groups = {split: self._read(paths) for split, paths in files.items()}
         if self.config.label_set == "membrane":
             for split, proteins in groups.items():

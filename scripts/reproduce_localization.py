@@ -266,10 +266,7 @@ def run_row(row: Row, runs_dir: Path, records_dir: Path, tiny: bool, cache_dir: 
     arguments = ["--config", str(CONFIG_DIR / f"{row.name}.yaml"), "--output_dir", str(output_dir)]
     if row.derived_train:
         derived_path = runs_dir / DERIVED_TRAIN
-        arguments += [
-            "--data_files",
-            json.dumps({"train": str(derived_path), "test": str(DEEPLOC_DIR / "deeploc_test_set.fasta")}),
-        ]
+        arguments += ["--data_files", json.dumps({"train": str(derived_path)})]  # test: the config's deeploc_files
     if cache_dir:
         arguments += ["--cache_dir", cache_dir]
     if tiny:

@@ -366,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--page-only", action="store_true", help="only rebuild the page from finished steps")
     parser.add_argument("--tiny", action="store_true", help="smoke test: tiny model, a few proteins, 1 epoch")
     args = parser.parse_args(argv)
-    os.chdir(REPO)  # the configs' data_dir is relative to the repository root
+    os.chdir(REPO)  # the configs' output_dir is relative to the repository root
     results_dir = args.runs_dir / "results"
     results_dir.mkdir(parents=True, exist_ok=True)
     figure = args.page.with_name("proteinbert_pca.png")

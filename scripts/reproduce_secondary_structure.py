@@ -189,9 +189,8 @@ def run_one(run: Run, runs_dir: Path, tiny: bool) -> dict:
         argv += ["--data_files", json.dumps(data_files), "--config_overrides", json.dumps(overrides)]
         argv += ["--num_train_epochs", "1", "--logging_steps", "1"]
     model_args, data_args, loss_args, training_args, values = training.parse_arguments(argv)
-    # the configs name the shared data relative to the repository root, whatever the working directory
-    data_args.data_files = {split: str(REPO / path) for split, path in data_args.data_files.items()}
-    data_files = data_args.data_files
+    # the configs read flip_cb513's own sources (FLIP's splits.zip, CB513); the evaluations below read the same files
+    data_files = data_args.data_files or {"train": str(FLIP_ZIP), "validation": str(FLIP_ZIP), "test": str(CB513_CSV)}
     torch.set_num_threads(1)
     started = time.time()
     process_started = time.process_time()

@@ -21,8 +21,9 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-# the real data sets: PROTEINHUB_DATA_DIR (what the tests set), else the shared folder beside the repository
-DATA_DIR = Path(os.environ.get("PROTEINHUB_DATA_DIR") or REPO.parent / "shared" / "data")
+# the builders' offline mirror (configs name datasets by builder, builders look in PROTEINHUB_DATA_DIR): the variable
+# if set, else ../shared/data beside the checkout, set for the builders of this process too
+DATA_DIR = Path(os.environ.setdefault("PROTEINHUB_DATA_DIR", str(REPO.parent / "shared" / "data")))
 
 
 # result records and resuming

@@ -19,11 +19,16 @@ import torch
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # inherited by subprocesses
 torch.set_num_threads(1)
 
+# Configs name their datasets by builder; the builders find the real data offline in PROTEINHUB_DATA_DIR, which is
+# ../shared/data beside the checkout unless the variable says otherwise (inherited by subprocesses too)
+_REPO = Path(__file__).resolve().parents[1]
+if not os.environ.get("PROTEINHUB_DATA_DIR") and (_REPO.parent / "shared" / "data").is_dir():
+    os.environ["PROTEINHUB_DATA_DIR"] = str(_REPO.parent / "shared" / "data")
+
 # The repository root is the proteinhub package (it has an __init__.py), so pytest collects it as a Package and
 # imports that __init__.py under the checkout folder's name ("main" for /work/main, "p" in a CI clone): a second copy
 # of proteinhub that registers every family again and leaves the Auto classes pointing at its classes. pytest reuses
 # a module already in sys.modules, so give it the importable proteinhub (editable or installed) under that name.
-_REPO = Path(__file__).resolve().parents[1]
 if _REPO.name != "proteinhub":
     import proteinhub
 

@@ -11,6 +11,7 @@ import pytest
 from proteinhub.dataset_scripts import (
     BUILDERS,
     DATA_DIR_ENV,
+    DataNotFoundError,
     DatasetFormatError,
     dataset_task,
     label_names,
@@ -83,14 +84,14 @@ def test_split_assignment_is_deterministic_and_seeded(tmp_path):
     assert test_ids != set(load_dataset("disorder_ldr", split="test", cache_dir=tmp_path, split_seed=1)["id"])
 
 
-def test_disorder_ldr_downloads_from_urls_without_package(monkeypatch, tmp_path):
+def test_disorder_ldr_downloads_from_urls_without_package(tmp_path):
     class RecordingDownloadManager:
         def download(self, urls):
             self.requested = urls
             return {name: f"/downloaded/{name}" for name in urls}
 
-    monkeypatch.setattr(ldr, "packaged_file", lambda: None)
-    builder = ldr.DisorderLDR(cache_dir=str(tmp_path))
+    assert ldr.packaged_file() is not None  # installed here: the option, not its absence, sends the builder online
+    builder = ldr.DisorderLDR(cache_dir=str(tmp_path), use_installed_package=False)
     manager = RecordingDownloadManager()
     assert builder.raw_files(manager) == {ldr.RAW_FILE: f"/downloaded/{ldr.RAW_FILE}"}
     assert manager.requested == ldr.DisorderLDR._URLS
@@ -528,6 +529,43 @@ def test_data_dir_env_points_builders_at_a_mirror(tmp_path, monkeypatch):
     assert load_dataset(
         "protein_files", "residue_classification", data_files=own, split="train", cache_dir=tmp_path / "cache"
     )["id"] == ["own"]
+
+
+def test_data_dir_env_serves_raw_files_from_the_folder_of_their_source(tmp_path, monkeypatch):
+    """A mirror laid out by source (`stability_tape/`, as ../shared/data) serves a builder without any download."""
+    for name, residue in (("stability.train.csv", "R"), ("stability.valid.csv", "V"), ("stability.test.csv", "E")):
+        write(tmp_path / "mirror" / "stability_tape" / name, f"seq,label\nMKV,0.5\nGL{residue},-1.0\n")
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "mirror"))
+
+    class NoDownloads:
+        def download(self, urls):
+            raise AssertionError(f"would download {urls}")
+
+    builder = BUILDERS["stability"](cache_dir=str(tmp_path / "cache"))
+    assert builder.raw_files(NoDownloads()) == {
+        name: str(tmp_path / "mirror" / "stability_tape" / name) for name in builder._URLS
+    }
+    ds = load_dataset("stability", cache_dir=tmp_path / "cache")
+    assert {split: list(ds[split]["sequence"]) for split in ds} == {
+        "train": ["MKV", "GLR"],
+        "validation": ["MKV", "GLV"],
+        "test": ["MKV", "GLE"],
+    }
+
+
+def test_data_found_nowhere_is_one_error_naming_url_mirror_and_data_dir(tmp_path, monkeypatch):
+    class Offline:
+        def download(self, urls):
+            raise ConnectionError("no network")
+
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "empty_mirror"))
+    builder = BUILDERS["stability"](cache_dir=str(tmp_path / "cache"))
+    with pytest.raises(DataNotFoundError) as caught:
+        builder.raw_files(Offline())
+    message = str(caught.value)
+    for expected in ("stability", builder._URLS["stability.train.csv"], DATA_DIR_ENV, "stability_tape/", "data_dir"):
+        assert expected in message, message
+    assert "\n" not in message
 
 
 def test_data_dir_env_without_the_builder_folder_falls_back(tmp_path, monkeypatch):

@@ -40,19 +40,11 @@ def test_readme_names_the_install_and_test_commands():
     assert "<!-- test-command -->" in README and "test-command" in ci
 
 
-# builders whose real data sits in ../shared/data: the test serves it as the offline mirror (PROTEINHUB_DATA_DIR)
-MIRRORED = {"phosphosite": "phospho_sites_phospholingo"}
-
-
 def test_readme_blocks_run(tmp_path):
-    mirror = tmp_path / "mirror"
-    mirror.mkdir()
-    for builder, folder in MIRRORED.items():
-        (mirror / builder).symlink_to(REPO.parent / "shared" / "data" / folder)
+    # the builders find the real data in the offline mirror, PROTEINHUB_DATA_DIR (set by conftest.py)
     env = {
         **os.environ,
         "PROTEINHUB_SCRATCH": str(tmp_path),
-        "PROTEINHUB_DATA_DIR": str(mirror),
         "OMP_NUM_THREADS": "1",
         "HF_HUB_OFFLINE": "1",
         "HF_DATASETS_CACHE": str(tmp_path / "datasets-cache"),
