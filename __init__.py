@@ -1,7 +1,8 @@
 """proteinhub: protein sequence models from five published studies, as Hugging Face transformers models.
 
 `import proteinhub` registers every model config, model class and the shared `ProteinTokenizer` with the
-transformers Auto classes. Heavier parts (datasets, pipelines, training) load on first use.
+transformers Auto classes (the one exception: while the `proteinhub` command line starts, see
+`_started_as_command_line`). Heavier parts (datasets, pipelines, training) load on first use.
 """
 
 import sys
