@@ -716,20 +716,7 @@ def _demote_headings(markdown: str) -> str:
     return "\n".join(lines)
 
 
-# command line (wired into `proteinhub` by cli.py)
-
-
-def add_push_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of `proteinhub push RUN_DIR REPO_ID`."""
-    parser.add_argument("run_dir", help="a train.py run directory or a save_pretrained folder")
-    parser.add_argument("repo_id", help="model repository, namespace/name (or name: your namespace)")
-    _add_common_arguments(parser)
-    parser.add_argument(
-        "--no-code",
-        dest="include_code",
-        action="store_false",
-        help="leave out the model/tokenizer code (the repository then needs proteinhub installed to load)",
-    )
+# command line: `proteinhub push` and `push-dataset` (options declared in cli.py)
 
 
 def run_push(args: argparse.Namespace) -> int:
@@ -746,20 +733,6 @@ def run_push(args: argparse.Namespace) -> int:
     )
 
 
-def add_push_dataset_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of `proteinhub push-dataset NAME CONFIG REPO_ID`."""
-    parser.add_argument("name", help="a proteinhub dataset, e.g. disorder_ldr")
-    parser.add_argument("config", help='its config, e.g. "default" or "ST_w33"')
-    parser.add_argument("repo_id", help="dataset repository, namespace/name (or name: your namespace)")
-    parser.add_argument("--data-dir", help="folder with the raw files (offline builders)")
-    parser.add_argument("--data-files", help='raw files per split as a JSON mapping, e.g. \'{"train": "a.fasta"}\'')
-    parser.add_argument("--cache-dir", help="datasets cache folder")
-    parser.add_argument(
-        "--max-shard-size", type=int, default=DEFAULT_MAX_SHARD_SIZE, help="bytes per Parquet shard (%(default)s)"
-    )
-    _add_common_arguments(parser)
-
-
 def run_push_dataset(args: argparse.Namespace) -> int:
     """`proteinhub push-dataset`: returns the exit status (1 with a message on stderr if the push failed)."""
     data_files = json.loads(args.data_files) if args.data_files else None
@@ -773,16 +746,10 @@ def run_push_dataset(args: argparse.Namespace) -> int:
             cache_dir=args.cache_dir,
             private=args.private or None,
             revision=args.revision,
-            max_shard_size=args.max_shard_size,
+            max_shard_size=DEFAULT_MAX_SHARD_SIZE if args.max_shard_size is None else args.max_shard_size,
             commit_message=args.commit_message,
         )
     )
-
-
-def _add_common_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--private", action="store_true", help="create the repository private")
-    parser.add_argument("--revision", help="branch to commit to, created from main if missing (default: main)")
-    parser.add_argument("--commit-message", help="message of the commit")
 
 
 def _run(push) -> int:

@@ -134,21 +134,6 @@ def write_embeddings(path: str | Path, ids: list[str], proteins: np.ndarray, res
         raise ValueError(f"--out must end in .npz or .parquet, got {path.name}")
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of `proteinhub embed`."""
-    parser.add_argument("--model", required=True, help="a saved proteinhub model folder (any head)")
-    parser.add_argument("--fasta", required=True, help="input proteins (FASTA, plain or gzip)")
-    parser.add_argument("--out", required=True, help="output file: .npz or .parquet")
-    parser.add_argument("--per-residue", action="store_true", help="also write one vector per residue")
-    parser.add_argument(
-        "--pooling",
-        choices=POOLING,
-        default="mean",
-        help="per-protein vector: mean of the residue vectors (default) or the backbone's own pooler_output",
-    )
-    parser.add_argument("--batch-size", type=int, default=16, help="proteins per forward pass (default 16)")
-
-
 def run(args: argparse.Namespace) -> int:
     """Embed a FASTA file; returns the exit code."""
     if not args.out.endswith((".npz", ".parquet")):
@@ -170,9 +155,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    """Stand-alone entry point: `python -m proteinhub.inference.embed ...` is `proteinhub embed ...`."""
+    from ..cli import main as command_line
+
+    return command_line(["embed", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

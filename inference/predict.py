@@ -44,46 +44,6 @@ COLUMNS = ("id", "position", "residue", "probability", "label")  # the phosphosi
 DEFAULT_TOP_K = 3
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the `predict` options to `parser` (light: nothing heavy is imported until `run`)."""
-    parser.add_argument(
-        "--model",
-        required=True,
-        help="Folder of a saved model: a phosphosite window classifier, or any sequence/token classification or "
-        "regression model (e.g. a train.py run).",
-    )
-    parser.add_argument("--fasta", required=True, help="Protein sequences, FASTA (plain or gzip).")
-    parser.add_argument("--out", default="-", help="Output TSV path; '-' (default) writes to standard output.")
-    parser.add_argument(
-        "--batch-size",
-        type=int,
-        default=None,
-        help="Windows (phosphosite models, default 1024) or proteins (default 32) per forward pass.",
-    )
-    parser.add_argument(
-        "--top-k",
-        type=int,
-        default=None,
-        help=f"Sequence classification: the K best classes per protein with their probabilities ({DEFAULT_TOP_K}).",
-    )
-    parser.add_argument(
-        "--all-scores", action="store_true", help="Sequence classification: one probability column per class."
-    )
-    parser.add_argument(
-        "--residues",
-        default=None,
-        help="Phosphosite models: score only these residues, a subset of the model's site_residues (e.g. S).",
-    )
-    parser.add_argument(
-        "--threshold",
-        type=float,
-        default=None,
-        help="Phosphosite models: label a site 'positive' above this probability (0.5).",
-    )
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice).")
-    parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
-
-
 def model_head(model_dir: Path) -> str:
     """The level `model_dir` predicts at (`modeling/tasks.py`): "site" (a phosphosite window classifier), "protein"
     or "residue", from its config.json."""
@@ -275,10 +235,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry point: `python -m proteinhub.inference.predict ...`."""
-    parser = argparse.ArgumentParser(prog="proteinhub predict", description=__doc__.split("\n\n")[0])
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    """Stand-alone entry point: `python -m proteinhub.inference.predict ...` is `proteinhub predict ...`."""
+    from ..cli import main as command_line
+
+    return command_line(["predict", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

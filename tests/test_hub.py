@@ -12,7 +12,6 @@ per reader (the interpreter, torch and transformers cost ~5 s per process).
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import importlib.util
 import json
@@ -33,7 +32,7 @@ import pytest
 import torch
 from huggingface_hub import HfApi, constants, hf_hub_download
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
-from proteinhub import hub
+from proteinhub import cli, hub
 from proteinhub.hub import HubPushError, HubTokenError
 from proteinhub.modeling.registry import AUTO_CLASSES
 from proteinhub.tokenization import ProteinTokenizer
@@ -829,9 +828,7 @@ def test_token_in_a_file_is_refused(client, loopback, run_dir, tmp_path):
 
 def test_cli_push_reads_the_token_from_the_environment(client, loopback, published, monkeypatch, capsys):
     folder = next(iter(published["folders"].values()))
-    parser = argparse.ArgumentParser()
-    hub.add_push_arguments(parser)
-    args = parser.parse_args([str(folder), "cli-model", "--private", "--revision", "v1"])
+    args, _ = cli.parse_command_line(["push", str(folder), "cli-model", "--private", "--revision", "v1"])
     monkeypatch.setattr(constants, "ENDPOINT", client["endpoint"])  # what HF_ENDPOINT does at import
     monkeypatch.setenv("HF_TOKEN", TOKEN)
     assert hub.run_push(args) == 0
@@ -844,9 +841,7 @@ def test_cli_push_reads_the_token_from_the_environment(client, loopback, publish
     printed = capsys.readouterr()
     assert "no Hugging Face token found" in printed.err and TOKEN not in printed.out + printed.err
 
-    dataset_parser = argparse.ArgumentParser()
-    hub.add_push_dataset_arguments(dataset_parser)
-    args = dataset_parser.parse_args(["disorder_ldr", "default", "alice/cli-dataset"])
+    args, _ = cli.parse_command_line(["push-dataset", "disorder_ldr", "default", "alice/cli-dataset"])
     assert hub.run_push_dataset(args) == 1 and "no Hugging Face token found" in capsys.readouterr().err
 
 

