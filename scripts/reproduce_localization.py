@@ -483,6 +483,7 @@ def write_page(records_dir: Path, page: Path, floors: dict, benchmark: dict | No
             "tested": tested,
             "paper": paper,
             "test": test_metrics(name, split),
+            "batching": results[name].get("batching") if name in results else None,
             "floor": floor_accuracies(floor_task, split),
         }
         for name, split, tested, paper, floor_task in SUMMARY
