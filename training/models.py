@@ -123,17 +123,3 @@ def check_config_fields(config_class: type, overrides: dict) -> None:
             f"config_overrides {unknown} are not fields of {config_class.__name__}; valid fields: {sorted(known)}. "
             "In YAML flow style write a space after each colon: '{dropout: 0.3}'."
         )
-
-
-def save_model_with_code(model, tokenizer, output_dir: str | os.PathLike, auto_class: str) -> None:
-    """`save_pretrained` of model and tokenizer with their code, so that the folder loads with
-    `trust_remote_code=True` where proteinhub is not installed; the Auto-class registrations are restored after."""
-    model_class, tokenizer_class = type(model), type(tokenizer)
-    saved = model_class._auto_class, tokenizer_class._auto_class
-    model_class.register_for_auto_class(auto_class)
-    tokenizer_class.register_for_auto_class("AutoTokenizer")
-    try:
-        model.save_pretrained(output_dir)
-        tokenizer.save_pretrained(output_dir)
-    finally:
-        model_class._auto_class, tokenizer_class._auto_class = saved
