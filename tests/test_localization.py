@@ -370,7 +370,9 @@ def test_deeploc_bad_header_names_the_record(tmp_path, header, message):
 # reproduction script
 
 
-def test_reproduction_script_tiny(tmp_path):
+def test_reproduction_script_tiny(tmp_path, monkeypatch):
+    # the script reads our data through the builders' mirror (the fixture above hides it from the builder tests)
+    monkeypatch.setenv(DATA_DIR_ENV, str(REPO.parent / "shared" / "data"))
     spec = importlib.util.spec_from_file_location(
         "reproduce_localization", REPO / "scripts" / "reproduce_localization.py"
     )
