@@ -1,4 +1,5 @@
-"""Model cards of training runs: `model_cards/*.md` Jinja templates rendered with huggingface_hub's `ModelCard`.
+"""Cards: model cards of training runs (`model_cards/*.md` Jinja templates rendered with huggingface_hub's
+`ModelCard`), the minimal card of a folder pushed without one, and the dataset cards of `proteinhub push-dataset`.
 
 Rendering is local only: `ModelCard.validate()` (a Hub call) is never used, so cards are written offline.
 """
@@ -7,10 +8,12 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from huggingface_hub import EvalResult, ModelCard, ModelCardData
+from huggingface_hub import DatasetCard, EvalResult, ModelCard, ModelCardData
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "model_cards"
 DEFAULT_TEMPLATE = TEMPLATE_DIR / "model_card.md"
@@ -236,3 +239,165 @@ def _presets() -> set[str]:
     from ..modeling.registry import FAMILIES, presets
 
     return set(presets()) | set(FAMILIES)
+
+
+# a pushed folder's card
+
+
+_USAGE_LOCATION = re.compile(r"""(\bmodel=|\.from_pretrained\()(["'])([^"']*)\2""")
+
+
+def card_for_repo(card: str, repo_id: str, revision: str | None) -> str:
+    """The card's usage snippets load the run directory; on the Hub they must load the repository."""
+    suffix = f', revision="{revision}"' if revision and revision != "main" else ""
+    return _USAGE_LOCATION.sub(lambda m: f'{m.group(1)}"{repo_id}"{suffix}', card)
+
+
+def minimal_model_card(config: dict, auto_name: str) -> str:
+    """A card for a folder without one (plain save_pretrained output of a model loaded by `auto_name`): metadata and
+    a usage snippet."""
+    from ..modeling import tasks
+
+    architecture = (config.get("architectures") or ["AutoModel"])[0]
+    pipeline_tag = tasks.pipeline_tag(auto_name)
+    tags = [
+        "proteinhub",
+        "protein",
+        "biology",
+        str(config.get("model_type")),
+        *([pipeline_tag] if pipeline_tag else []),
+    ]
+    metadata = ModelCardData(library_name="transformers", pipeline_tag=pipeline_tag, tags=tags).to_yaml()
+    if pipeline_tag:
+        # "MODEL" is replaced by the repository id in `card_for_repo`
+        snippet = (
+            f'from transformers import pipeline\n\npredictor = pipeline("{pipeline_tag}", model="MODEL")\n'
+            'print(predictor("MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNLSGAEKAVQVKVKAL"))'
+        )
+    else:
+        snippet = f'from transformers import {auto_name}\n\nmodel = {auto_name}.from_pretrained("MODEL")'
+    return (
+        f"---\n{metadata}\n---\n\n# {architecture}\n\nA `{config.get('model_type')}` model saved with "
+        "proteinhub; this folder carries no training record (no metrics.json), so no results are reported.\n\n"
+        "## Usage\n\nWith proteinhub installed:\n\n"
+        f"```python\nimport proteinhub  # registers the models\n{snippet}\n```\n\n"
+        "Without proteinhub, pass `trust_remote_code=True` to `from_pretrained` / `pipeline`.\n"
+    )
+
+
+# dataset cards (`proteinhub push-dataset`)
+
+
+def builder_metadata(name: str, dataset) -> dict:
+    """Card metadata from the builder's documentation (`dataset_scripts/<name>.md`) and `DatasetInfo`."""
+    info = next(iter(dataset.values())).info
+    metadata: dict = {}
+    doc = builder_doc(name)
+    if doc is not None:
+        metadata = {k: v for k, v in doc.data.to_dict().items() if v is not None}
+    if info.license and "license" not in metadata:
+        metadata["license"] = info.license.lower()
+    metadata.setdefault("pretty_name", name)
+    tags = metadata.get("tags") or []
+    metadata["tags"] = list(dict.fromkeys([*tags, "proteinhub", "protein", "biology"]))
+    return metadata
+
+
+def builder_doc(name: str) -> DatasetCard | None:
+    from ..dataset_scripts.loading import BUILDERS
+
+    path = Path(sys.modules[BUILDERS[name].__module__].__file__).with_suffix(".md")
+    return DatasetCard.load(path) if path.is_file() else None
+
+
+def dataset_card(card: DatasetCard, name: str, config_name: str, repo_id: str, dataset) -> str:
+    """The card text: metadata (kept), then usage, counts, source/license/citation and the builder's doc."""
+    from datasets.info import DatasetInfosDict
+
+    info = next(iter(dataset.values())).info
+    description = "\n".join(
+        line for line in (info.description or "").splitlines() if not line.startswith("label_names:")
+    ).strip()
+    infos = DatasetInfosDict.from_dataset_card_data(card.data)
+    count_rows = [
+        f"| `{config}` | {split} | {split_info.num_examples:,} |"
+        for config, config_info in sorted(infos.items())
+        for split, split_info in (config_info.splits or {}).items()
+    ]
+    lines = [
+        f"# {card.data.get('pretty_name') or name}",
+        "",
+        description,
+        "",
+        "## Usage",
+        "",
+        f"Parquet shards of proteinhub's `{name}` dataset; plain `datasets` loads them (no proteinhub needed):",
+        "",
+        "```python",
+        "from datasets import load_dataset",
+        "",
+        f'dataset = load_dataset("{repo_id}", "{config_name}")',
+        "```",
+        "",
+        "## Counts",
+        "",
+        "| config | split | proteins |",
+        "|---|---|---|",
+        *count_rows,
+        "",
+        *label_counts(dataset, config_name),
+        "## Source, license and citation",
+        "",
+        f"- source: {info.homepage or 'see the documentation below'}",
+        f"- license: {card.data.get('license') or info.license or 'not stated; check the source before reuse'}",
+    ]
+    if info.citation:
+        lines += ["", "```bibtex", info.citation.strip(), "```"]
+    doc = builder_doc(name)
+    if doc is not None:
+        lines += ["", f"## proteinhub documentation of `{name}`", "", demote_headings(doc.text.strip())]
+    return f"---\n{card.data.to_yaml()}\n---\n\n" + "\n".join(lines) + "\n"
+
+
+def label_counts(dataset, config_name: str) -> list[str]:
+    """Per-split residue and label counts of the pushed config, as Markdown lines."""
+    import pyarrow.compute as pc
+
+    from ..dataset_scripts import label_names
+
+    try:
+        names = label_names(dataset)
+    except ValueError:
+        names = None
+    rows = []
+    for split, split_data in dataset.items():
+        table = split_data.with_format("arrow")[:]
+        residues = pc.sum(pc.utf8_length(table["sequence"])).as_py() if "sequence" in table.column_names else None
+        column = next((c for c in ("labels", "label") if c in table.column_names), None)
+        counts = ""
+        if column is not None and names is not None:
+            values = table[column]
+            if column == "labels":
+                values = pc.list_flatten(values)
+            tally = {int(item["values"]): item["counts"] for item in pc.value_counts(values).to_pylist()}
+            counts = ", ".join(f"{label} {tally.get(i, 0):,}" for i, label in enumerate(names))
+            if -100 in tally:
+                counts += f", ignored (-100) {tally[-100]:,}"
+        rows.append(f"| {split} | {residues if residues is None else f'{residues:,}'} | {counts or '-'} |")
+    return [
+        f"Config `{config_name}` in detail:",
+        "",
+        "| split | residues | labels |",
+        "|---|---|---|",
+        *rows,
+        "",
+    ]
+
+
+def demote_headings(markdown: str) -> str:
+    lines, in_code = [], False
+    for line in markdown.splitlines():
+        if line.startswith("```"):
+            in_code = not in_code
+        lines.append("#" + line if line.startswith("#") and not in_code else line)
+    return "\n".join(lines)

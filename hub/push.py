@@ -25,7 +25,6 @@ import argparse
 import json
 import logging
 import math
-import re
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -38,11 +37,12 @@ from huggingface_hub import (
     DatasetCard,
     DatasetCardData,
     HfApi,
-    ModelCardData,
     constants,
     get_token,
 )
 from huggingface_hub.errors import HfHubHTTPError
+
+from . import cards
 
 logger = logging.getLogger(__name__)
 
@@ -314,8 +314,15 @@ def _model_operations(
         for name, document in (("config.json", config), ("tokenizer_config.json", tokenizer_config)):
             if document is not None and document.pop("auto_map", None) is not None:
                 contents[name] = _json_bytes(document)
-    card = (run_dir / "README.md").read_text(encoding="utf-8") if "README.md" in files else _minimal_card(config)
-    contents["README.md"] = _card_for_repo(card, repo_id, revision).encode("utf-8")
+    if "README.md" in files:
+        card = (run_dir / "README.md").read_text(encoding="utf-8")
+    else:
+        try:
+            auto_name = _auto_class_name(_model_classes(config)[1])
+        except HubPushError:
+            auto_name = "AutoModel"
+        card = cards.minimal_model_card(config, auto_name)
+    contents["README.md"] = cards.card_for_repo(card, repo_id, revision).encode("utf-8")
     operations = [
         CommitOperationAdd(path_in_repo=name, path_or_fileobj=content if isinstance(content, bytes) else str(content))
         for name, content in sorted(contents.items())
@@ -412,50 +419,6 @@ def _auto_class_name(model_class: type) -> str:
     return next(name for name, cls in family.models.items() if cls is model_class)
 
 
-_USAGE_LOCATION = re.compile(r"""(\bmodel=|\.from_pretrained\()(["'])([^"']*)\2""")
-
-
-def _card_for_repo(card: str, repo_id: str, revision: str | None) -> str:
-    """The card's usage snippets load the run directory; on the Hub they must load the repository."""
-    suffix = f', revision="{revision}"' if revision and revision != "main" else ""
-    return _USAGE_LOCATION.sub(lambda m: f'{m.group(1)}"{repo_id}"{suffix}', card)
-
-
-def _minimal_card(config: dict) -> str:
-    """A card for a folder without one (plain save_pretrained output): metadata and a usage snippet."""
-    from ..modeling import tasks
-
-    architecture = (config.get("architectures") or ["AutoModel"])[0]
-    try:
-        auto_name = _auto_class_name(_model_classes(config)[1])
-    except HubPushError:
-        auto_name = "AutoModel"
-    pipeline_tag = tasks.pipeline_tag(auto_name)
-    tags = [
-        "proteinhub",
-        "protein",
-        "biology",
-        str(config.get("model_type")),
-        *([pipeline_tag] if pipeline_tag else []),
-    ]
-    metadata = ModelCardData(library_name="transformers", pipeline_tag=pipeline_tag, tags=tags).to_yaml()
-    if pipeline_tag:
-        # "MODEL" is replaced by the repository id in `_card_for_repo`
-        snippet = (
-            f'from transformers import pipeline\n\npredictor = pipeline("{pipeline_tag}", model="MODEL")\n'
-            'print(predictor("MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNLSGAEKAVQVKVKAL"))'
-        )
-    else:
-        snippet = f'from transformers import {auto_name}\n\nmodel = {auto_name}.from_pretrained("MODEL")'
-    return (
-        f"---\n{metadata}\n---\n\n# {architecture}\n\nA `{config.get('model_type')}` model saved with "
-        "proteinhub; this folder carries no training record (no metrics.json), so no results are reported.\n\n"
-        "## Usage\n\nWith proteinhub installed:\n\n"
-        f"```python\nimport proteinhub  # registers the models\n{snippet}\n```\n\n"
-        "Without proteinhub, pass `trust_remote_code=True` to `from_pretrained` / `pipeline`.\n"
-    )
-
-
 # datasets
 
 
@@ -531,7 +494,7 @@ def push_dataset(
         operations += [CommitOperationDelete(path_in_repo=path) for path in stale]
 
         card = existing_card or DatasetCard(
-            f"---\n{DatasetCardData(**_builder_metadata(name, dataset)).to_yaml()}\n---\n"
+            f"---\n{DatasetCardData(**cards.builder_metadata(name, dataset)).to_yaml()}\n---\n"
         )
         configs = MetadataConfigs.from_dataset_card_data(card.data)
         entry: dict = {"data_files": [{"split": split, "path": f"{folder}/{split}-*"} for split in dataset]}
@@ -548,7 +511,7 @@ def push_dataset(
             download_size=shard_bytes,
         )
         DatasetInfosDict({config_name: info}).to_dataset_card_data(card.data)
-        card_text = _dataset_card(card, name, config_name, repo_id, dataset)
+        card_text = cards.dataset_card(card, name, config_name, repo_id, dataset)
         operations.append(CommitOperationAdd(path_in_repo="README.md", path_or_fileobj=card_text.encode("utf-8")))
         _refuse_token_in_payload([op for op in operations if isinstance(op, CommitOperationAdd)], token)
         oid, url = _commit(
@@ -599,121 +562,6 @@ def _existing_card(api: HfApi, repo_id: str, revision: str | None, token: str) -
                 continue
             return DatasetCard.load(path)
     return None
-
-
-def _builder_metadata(name: str, dataset) -> dict:
-    """Card metadata from the builder's documentation (`dataset_scripts/<name>.md`) and `DatasetInfo`."""
-    info = next(iter(dataset.values())).info
-    metadata: dict = {}
-    doc = _builder_doc(name)
-    if doc is not None:
-        metadata = {k: v for k, v in doc.data.to_dict().items() if v is not None}
-    if info.license and "license" not in metadata:
-        metadata["license"] = info.license.lower()
-    metadata.setdefault("pretty_name", name)
-    tags = metadata.get("tags") or []
-    metadata["tags"] = list(dict.fromkeys([*tags, "proteinhub", "protein", "biology"]))
-    return metadata
-
-
-def _builder_doc(name: str) -> DatasetCard | None:
-    from ..dataset_scripts.loading import BUILDERS
-
-    path = Path(sys.modules[BUILDERS[name].__module__].__file__).with_suffix(".md")
-    return DatasetCard.load(path) if path.is_file() else None
-
-
-def _dataset_card(card: DatasetCard, name: str, config_name: str, repo_id: str, dataset) -> str:
-    """The card text: metadata (kept), then usage, counts, source/license/citation and the builder's doc."""
-    from datasets.info import DatasetInfosDict
-
-    info = next(iter(dataset.values())).info
-    description = "\n".join(
-        line for line in (info.description or "").splitlines() if not line.startswith("label_names:")
-    ).strip()
-    infos = DatasetInfosDict.from_dataset_card_data(card.data)
-    count_rows = [
-        f"| `{config}` | {split} | {split_info.num_examples:,} |"
-        for config, config_info in sorted(infos.items())
-        for split, split_info in (config_info.splits or {}).items()
-    ]
-    lines = [
-        f"# {card.data.get('pretty_name') or name}",
-        "",
-        description,
-        "",
-        "## Usage",
-        "",
-        f"Parquet shards of proteinhub's `{name}` dataset; plain `datasets` loads them (no proteinhub needed):",
-        "",
-        "```python",
-        "from datasets import load_dataset",
-        "",
-        f'dataset = load_dataset("{repo_id}", "{config_name}")',
-        "```",
-        "",
-        "## Counts",
-        "",
-        "| config | split | proteins |",
-        "|---|---|---|",
-        *count_rows,
-        "",
-        *_label_counts(dataset, config_name),
-        "## Source, license and citation",
-        "",
-        f"- source: {info.homepage or 'see the documentation below'}",
-        f"- license: {card.data.get('license') or info.license or 'not stated; check the source before reuse'}",
-    ]
-    if info.citation:
-        lines += ["", "```bibtex", info.citation.strip(), "```"]
-    doc = _builder_doc(name)
-    if doc is not None:
-        lines += ["", f"## proteinhub documentation of `{name}`", "", _demote_headings(doc.text.strip())]
-    return f"---\n{card.data.to_yaml()}\n---\n\n" + "\n".join(lines) + "\n"
-
-
-def _label_counts(dataset, config_name: str) -> list[str]:
-    """Per-split residue and label counts of the pushed config, as Markdown lines."""
-    import pyarrow.compute as pc
-
-    from ..dataset_scripts import label_names
-
-    try:
-        names = label_names(dataset)
-    except ValueError:
-        names = None
-    rows = []
-    for split, split_data in dataset.items():
-        table = split_data.with_format("arrow")[:]
-        residues = pc.sum(pc.utf8_length(table["sequence"])).as_py() if "sequence" in table.column_names else None
-        column = next((c for c in ("labels", "label") if c in table.column_names), None)
-        counts = ""
-        if column is not None and names is not None:
-            values = table[column]
-            if column == "labels":
-                values = pc.list_flatten(values)
-            tally = {int(item["values"]): item["counts"] for item in pc.value_counts(values).to_pylist()}
-            counts = ", ".join(f"{label} {tally.get(i, 0):,}" for i, label in enumerate(names))
-            if -100 in tally:
-                counts += f", ignored (-100) {tally[-100]:,}"
-        rows.append(f"| {split} | {residues if residues is None else f'{residues:,}'} | {counts or '-'} |")
-    return [
-        f"Config `{config_name}` in detail:",
-        "",
-        "| split | residues | labels |",
-        "|---|---|---|",
-        *rows,
-        "",
-    ]
-
-
-def _demote_headings(markdown: str) -> str:
-    lines, in_code = [], False
-    for line in markdown.splitlines():
-        if line.startswith("```"):
-            in_code = not in_code
-        lines.append("#" + line if line.startswith("#") and not in_code else line)
-    return "\n".join(lines)
 
 
 # command line: `proteinhub push` and `push-dataset` (options declared in cli.py)
