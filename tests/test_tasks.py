@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -46,9 +47,10 @@ LOSS_FUNCTIONS = {
 
 
 def _sources() -> list[Path]:
-    """Every Python file of the repository except the tests and virtual environments."""
-    skipped = {"tests", ".venv", "build", "dist"}
-    return [path for path in REPO.rglob("*.py") if not skipped & set(path.relative_to(REPO).parts)]
+    """Every Python file the repository tracks, except the tests (virtual environments and build output inside the
+    checkout, such as CI's .ci-venv, are not the project's code)."""
+    tracked = subprocess.run(["git", "ls-files", "*.py"], cwd=REPO, capture_output=True, text=True, check=True)
+    return [REPO / name for name in tracked.stdout.splitlines() if not name.startswith("tests/")]
 
 
 # one definition per concept
