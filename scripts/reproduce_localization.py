@@ -512,6 +512,7 @@ def write_page(records_dir: Path, page: Path, floors: dict, benchmark: dict | No
         tiny=any(record.get("tiny") for record in results.values()),
         summary=summary,
         below=below,
+        below_max=[name for name in below if name.endswith("_max")],
         best_multiloc=best_multiloc,
         rows=[{"selected_on": "loss", **record} for record in results.values()],
         benchmark=[(label, benchmark[strategy]) for strategy, label in BENCHMARK_ROWS] if benchmark else None,
