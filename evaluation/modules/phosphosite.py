@@ -7,9 +7,9 @@
 0.5
 """
 
-import datasets
 import evaluate
 from proteinhub.evaluation import metrics
+from proteinhub.evaluation.modules import FLOAT, metric_info
 
 _DESCRIPTION = """Phosphosite prediction (Nguyen et al., seed 000): the rounded accuracy of soft or hard targets
 (targets and predictions rounded half-to-even to 0/1, as Keras' K.round), and of the targets rounded to 0/1:
@@ -28,14 +28,7 @@ Returns:
 
 class Phosphosite(evaluate.Metric):
     def _info(self) -> evaluate.MetricInfo:
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation="",
-            inputs_description=_INPUTS,
-            features=datasets.Features(
-                {"predictions": datasets.Value("float64"), "references": datasets.Value("float64")}
-            ),
-        )
+        return metric_info(_DESCRIPTION, _INPUTS, FLOAT, FLOAT)
 
     def _compute(self, predictions, references, threshold: float = 0.5) -> dict:
         return metrics.phosphosite_metrics(references, predictions, threshold)

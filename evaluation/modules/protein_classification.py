@@ -10,6 +10,7 @@
 import datasets
 import evaluate
 from proteinhub.evaluation import metrics
+from proteinhub.evaluation.modules import FLOAT, INT, metric_info
 
 _DESCRIPTION = """Accuracy, macro-F1, MCC, ROC-AUC and PR-AUC of one label per protein, as proteinhub training computes
 them for protein-level classification. Binary ROC-AUC / PR-AUC score `positive_label` (class 1 unless told); with
@@ -27,17 +28,7 @@ Returns:
 
 class ProteinClassification(evaluate.Metric):
     def _info(self) -> evaluate.MetricInfo:
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation="",
-            inputs_description=_INPUTS,
-            features=datasets.Features(
-                {
-                    "predictions": datasets.Sequence(datasets.Value("float64")),
-                    "references": datasets.Value("int64"),
-                }
-            ),
-        )
+        return metric_info(_DESCRIPTION, _INPUTS, datasets.Sequence(FLOAT), INT)
 
     def _compute(self, predictions, references, positive_label: int = 1) -> dict:
         return metrics.classification_metrics(references, predictions, positive_label=positive_label)

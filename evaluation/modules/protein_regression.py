@@ -7,9 +7,9 @@
 0.5
 """
 
-import datasets
 import evaluate
 from proteinhub.evaluation import metrics
+from proteinhub.evaluation.modules import FLOAT, metric_info
 
 _DESCRIPTION = """Spearman and Pearson correlation, MSE and MAE of one value per protein, as proteinhub training
 computes them for protein-level regression."""
@@ -25,14 +25,7 @@ Returns:
 
 class ProteinRegression(evaluate.Metric):
     def _info(self) -> evaluate.MetricInfo:
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation="",
-            inputs_description=_INPUTS,
-            features=datasets.Features(
-                {"predictions": datasets.Value("float64"), "references": datasets.Value("float64")}
-            ),
-        )
+        return metric_info(_DESCRIPTION, _INPUTS, FLOAT, FLOAT)
 
     def _compute(self, predictions, references) -> dict:
         return metrics.regression_metrics(references, predictions)

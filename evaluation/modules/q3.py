@@ -11,6 +11,7 @@ import datasets
 import evaluate
 from proteinhub.dataset_scripts.secondary_structure import LABEL_NAMES
 from proteinhub.evaluation import metrics
+from proteinhub.evaluation.modules import FLOAT, INT, metric_info
 
 _DESCRIPTION = """Q3: the accuracy over every scored residue of every protein (positions labelled -100 are left out),
 with the per-protein mean Q3, per-class precision / recall / F1 / support, their macro-F1 and the confusion matrix
@@ -30,17 +31,7 @@ Returns:
 
 class Q3(evaluate.Metric):
     def _info(self) -> evaluate.MetricInfo:
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation="",
-            inputs_description=_INPUTS,
-            features=datasets.Features(
-                {
-                    "predictions": datasets.Sequence(datasets.Sequence(datasets.Value("float64"))),
-                    "references": datasets.Sequence(datasets.Value("int64")),
-                }
-            ),
-        )
+        return metric_info(_DESCRIPTION, _INPUTS, datasets.Sequence(datasets.Sequence(FLOAT)), datasets.Sequence(INT))
 
     def _compute(self, predictions, references, class_names=LABEL_NAMES) -> dict:
         return metrics.q3_metrics(references, predictions, class_names)

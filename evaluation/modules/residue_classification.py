@@ -10,6 +10,7 @@
 import datasets
 import evaluate
 from proteinhub.evaluation import metrics
+from proteinhub.evaluation.modules import FLOAT, INT, metric_info
 
 _DESCRIPTION = """Accuracy, macro-F1, MCC, ROC-AUC and PR-AUC over every scored residue of every protein, as proteinhub
 training computes them for residue-level classification: positions labelled -100 (special tokens, padding,
@@ -29,17 +30,7 @@ Returns:
 
 class ResidueClassification(evaluate.Metric):
     def _info(self) -> evaluate.MetricInfo:
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation="",
-            inputs_description=_INPUTS,
-            features=datasets.Features(
-                {
-                    "predictions": datasets.Sequence(datasets.Sequence(datasets.Value("float64"))),
-                    "references": datasets.Sequence(datasets.Value("int64")),
-                }
-            ),
-        )
+        return metric_info(_DESCRIPTION, _INPUTS, datasets.Sequence(datasets.Sequence(FLOAT)), datasets.Sequence(INT))
 
     def _compute(self, predictions, references, positive_label: int = 1) -> dict:
         return metrics.residue_classification_metrics(references, predictions, positive_label=positive_label)

@@ -10,6 +10,7 @@
 import datasets
 import evaluate
 from proteinhub.evaluation import metrics
+from proteinhub.evaluation.modules import FLOAT, metric_info
 
 _DESCRIPTION = """Spearman and Pearson correlation, MSE and MAE over every scored residue of every protein, as
 proteinhub training computes them for residue-level regression: positions whose target is -100 or NaN are left out."""
@@ -25,17 +26,7 @@ Returns:
 
 class ResidueRegression(evaluate.Metric):
     def _info(self) -> evaluate.MetricInfo:
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation="",
-            inputs_description=_INPUTS,
-            features=datasets.Features(
-                {
-                    "predictions": datasets.Sequence(datasets.Value("float64")),
-                    "references": datasets.Sequence(datasets.Value("float64")),
-                }
-            ),
-        )
+        return metric_info(_DESCRIPTION, _INPUTS, datasets.Sequence(FLOAT), datasets.Sequence(FLOAT))
 
     def _compute(self, predictions, references) -> dict:
         return metrics.residue_regression_metrics(references, predictions)
